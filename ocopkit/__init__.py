@@ -1,0 +1,50 @@
+"""ocopkit: the app factory. Each step is a named function, so the app's shape fits on one screen."""
+from __future__ import annotations
+
+from flask import Flask
+
+from ocopkit.config import ROOT, load_config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask("ocopkit", template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
+    load_config(app, overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_security_headers(app)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from ocopkit import auth, db, i18n, models
+    from ocopkit.forms import csrf
+
+    models.load_all()
+    db.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from ocopkit.site import bp as site_bp
+    from onboarding.views import bp as onboarding_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(onboarding_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from ocopkit.site import register_errorhandlers as register_site_errors
+
+    register_site_errors(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from ocopkit.site import add_security_headers
+
+    app.after_request(add_security_headers)

@@ -1,0 +1,167 @@
+"""The `ocopkit` command line: thin wrappers over the domain functions, one commit each."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ocopkit.access import SYSTEM
+from ocopkit.db import get_session, make_engine, transaction
+from ocopkit.errors import DomainError, Invalid
+from ocopkit.i18n import compile_catalogs, error_text
+
+
+def _create_app():
+    from ocopkit import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
+             load_dotenv=False, set_debug_flag=False)
+def cli():
+    """ocopkit: get OCOP producers online."""
+
+
+def main() -> None:
+    cli(prog_name="ocopkit")
+
+
+def _fail(message: str) -> None:
+    click.secho(message, fg="red", err=True)
+    sys.exit(1)
+
+
+@cli.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision):
+    """Create or update the tables (Alembic)."""
+    from ocopkit.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(_("Database is up to date."))
+
+
+@cli.group()
+def i18n():
+    """Translation catalogues."""
+
+
+@i18n.command("compile")
+def i18n_compile():
+    """Compile the .po catalogues to .mo."""
+    for path in compile_catalogs(force=True):
+        click.echo(str(path))
+
+
+@cli.command("create-user")
+@click.option("--role", type=click.Choice(["admin", "officer", "producer"]), required=True)
+@click.option("--username", required=True, help="Login name (a producer's phone number).")
+@click.option("--name", "display_name", default="", help="Name shown in the history.")
+@click.option("--commune", "communes", multiple=True, help="Commune code (officers; repeatable).")
+@click.option("--producer", "producer_code", default=None, help="Producer code (producer logins).")
+@click.password_option("--password", help="Password or PIN (asked for when left out).")
+def create_user_command(role, username, display_name, communes, producer_code, password):
+    """Create a login."""
+    from onboarding.models import Commune, Producer
+    from ocopkit.users import create_user
+
+    session = get_session()
+    found = list(session.scalars(select(Commune).where(Commune.code.in_(communes))))
+    unknown = sorted(set(communes) - {c.code for c in found})
+    if unknown:
+        _fail(_("Unknown commune code(s): %(codes)s", codes=", ".join(unknown)))
+    producer = None
+    if producer_code:
+        producer = session.scalar(select(Producer).where(Producer.code == producer_code))
+        if producer is None:
+            _fail(_("Unknown producer code %(code)s", code=producer_code))
+    try:
+        with transaction(session):
+            user = create_user(session, username=username, password=password, role=role,
+                               display_name=display_name, communes=found, producer=producer)
+    except Invalid as e:
+        _fail(error_text(e))
+    click.echo(_("User %(name)s created (%(role)s).", name=user.username, role=role))
+
+
+def _run_import(importer, path: Path, dry_run: bool) -> None:
+    from onboarding.imports import ImportFailed
+
+    data = path.read_bytes()
+    session = get_session()
+    total = max(1, data.count(b"\n"))
+    try:
+        with click.progressbar(length=total, label=_("Checking rows"), file=sys.stderr) as bar:
+            with transaction(session):
+                summary = importer(session, SYSTEM, data, dry_run=dry_run, progress=bar.update)
+    except ImportFailed as e:
+        for row_error in e.errors:
+            click.echo(_("row %(row)s (line %(line)s), column %(column)s",
+                         row=row_error.row, line=row_error.line, column=row_error.column)
+                       + ": " + _(row_error.message, **row_error.params), err=True)
+        _fail(error_text(e))
+    except DomainError as e:
+        _fail(error_text(e))
+    prefix = _("Check only, nothing written.") + " " if dry_run else ""
+    click.echo(prefix + _("%(rows)s rows: %(created)s new, %(updated)s changed, %(unchanged)s "
+                          "unchanged.", rows=summary.rows, created=summary.created,
+                          updated=summary.updated, unchanged=summary.unchanged))
+
+
+@cli.command("import-communes")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file; write nothing.")
+def import_communes_command(path, dry_run):
+    """Import communes from code,name,ethnic_minority_area."""
+    from onboarding.imports import import_communes
+
+    _run_import(import_communes, path, dry_run)
+
+
+@cli.command("import-register")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file; write nothing.")
+def import_register_command(path, dry_run):
+    """Import the producer register (all-or-nothing)."""
+    from onboarding.imports import import_register
+
+    _run_import(import_register, path, dry_run)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=min(2 * (os.cpu_count() or 1) + 1, 5), show_default=True)
+@click.option("--demo", is_flag=True, help="Serve a fresh SQLite demo with sample data.")
+def serve(host, port, workers, demo):
+    """Serve the site with gunicorn."""
+    from ocopkit import create_app
+    from ocopkit.migrate import database_is_current
+    from ocopkit.server import run
+
+    if demo:
+        from ocopkit.demo import prepare_demo
+
+        app, credentials = prepare_demo()
+        click.secho(_("Demo ready at http://%(host)s:%(port)s/", host=host, port=port),
+                    fg="green")
+        for role, username, password in credentials:
+            click.echo(f"  {role}: {username} / {password}")
+    else:
+        app = create_app()
+        if not database_is_current(app.config["DATABASE_URL"]):
+            _fail(_("The database is not up to date: run `ocopkit db upgrade` first."))
+    make_engine(app.config["DATABASE_URL"]).dispose()
+    run(app, host=host, port=port, workers=workers)

@@ -1,0 +1,57 @@
+"""Configuration: safe defaults, then the environment, then the caller's overrides."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+class Defaults:
+    ENV = "production"
+    DATABASE_URL = f"sqlite:///{INSTANCE / 'ocopkit.sqlite3'}"
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "ocopkit_session"
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    PAGE_SIZE = 24
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+    LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+    IMPORT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _instance_secret_key() -> str:
+    """A random key kept in instance/, so every worker process of one install shares it."""
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        if not path.exists():
+            os.replace(tmp, path)
+        else:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def load_config(app, overrides: dict | None = None) -> None:
+    """Fill app.config from Defaults, OCOPKIT_* variables, DATABASE_URL and overrides."""
+    app.config.from_object(Defaults)
+    app.config.from_prefixed_env("OCOPKIT")
+    if os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key()
+    app.config.setdefault(
+        "SESSION_COOKIE_SECURE", app.config["ENV"] not in ("development", "testing")
+    )

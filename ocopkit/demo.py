@@ -1,0 +1,86 @@
+"""A fresh demo province built through the same domain functions as the pages."""
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ocopkit.access import SYSTEM
+from ocopkit.config import INSTANCE
+from ocopkit.db import utcnow
+from ocopkit.users import Role, create_user
+from onboarding.imports import import_communes
+from onboarding.models import Commune, ConsentPurpose, ProducerKind
+from onboarding.producers import ProducerData, record_consent, record_training, register_producer
+from onboarding.reference import ethnic_group_lookup, find_ethnic_group
+
+DEMO_DB = INSTANCE / "demo.sqlite3"
+
+COMMUNES_CSV = """code,name,ethnic_minority_area
+DB-MP,Mường Phăng,có
+DB-NS,Na Sang,có
+DB-TC,Tủa Chùa,có
+DB-MA,Mường Ảng,có
+DB-TT,Thanh Nưa,không
+""".encode()
+
+PRODUCERS = (
+    ("DB-HH-001", "household", "Hộ Lò Văn Pánh", "Lò Văn Pánh", "0912000001", "Thái", "DB-MP", "Bản Công", 4),
+    ("DB-HH-002", "household", "Hộ Lò Thị Ún", "Lò Thị Ún", "0912000002", "Thái", "DB-MP", "Bản Khá", 3),
+    ("DB-HH-003", "household", "Hộ Giàng A Dế", "Giàng A Dế", "0912000003", "Mông", "DB-TC", "Bản Tả Phìn", 3),
+    ("DB-HH-004", "household", "Hộ Sùng Thị Mỷ", "Sùng Thị Mỷ", "0912000004", "Mông", "DB-TC", "Bản Sín Chải", None),
+    ("DB-HH-005", "household", "Hộ Quàng Văn Sơn", "Quàng Văn Sơn", "0912000005", "Khơ-mú", "DB-NS", "Bản Huổi Lóng", 3),
+    ("DB-HH-006", "household", "Hộ Lý Thị Chang", "Lý Thị Chang", "0912000006", "Dao", "DB-MA", "Bản Pú Súa", 4),
+    ("DB-HH-007", "household", "Hộ Pờ Lò Xá", "Pờ Lò Xá", "0912000007", "Hà Nhì", "DB-NS", "Bản Sín Thầu", 3),
+    ("DB-HH-008", "household", "Hộ Nguyễn Văn Bình", "Nguyễn Văn Bình", "0912000008", "Kinh", "DB-TT", "Thôn Hồng Lạnh", 3),
+    ("DB-HTX-01", "cooperative", "HTX Chè Shan Tuyết Tủa Chùa", "Mùa A Sử", "0912000009", "Mông", "DB-TC", "Bản Háng Đề Dê", 4),
+    ("DB-HTX-02", "cooperative", "HTX Gạo Séng Cù Điện Biên", "Lò Văn Hương", "0912000010", "Thái", "DB-TT", "Bản Him Lam", 5),
+    ("DB-DN-01", "enterprise", "Công ty Cà phê Mường Ảng", "Trần Thị Hoa", "0912000011", "Kinh", "DB-MA", "Tổ dân phố 3", 4),
+)
+
+
+def build_demo(session: Session) -> list[tuple[str, str, str]]:
+    """Fill an empty database; returns (role, username, password) of the demo logins."""
+    import_communes(session, SYSTEM, COMMUNES_CSV)
+    communes = {c.code: c for c in session.scalars(select(Commune))}
+    admin_password, officer_password = secrets.token_urlsafe(8), secrets.token_urlsafe(8)
+    create_user(session, username="admin", password=admin_password, role=Role.admin,
+                display_name="Quản trị viên")
+    officer = create_user(session, username="canbo", password=officer_password,
+                          role=Role.officer, display_name="Cán bộ khuyến nông Lò Thị Mai",
+                          communes=list(communes.values()))
+    groups = ethnic_group_lookup(session)
+    today = utcnow().date()
+    for i, (code, kind, name, rep, phone, group, commune, village, stars) in enumerate(PRODUCERS):
+        producer = register_producer(session, officer, ProducerData(
+            code=code, kind=ProducerKind(kind), name=name, representative=rep, phone=phone,
+            ethnic_group=find_ethnic_group(groups, group), commune=communes[commune],
+            village=village, ocop_stars=stars,
+            ocop_certificate_no=f"OCOP-ĐB-{2024 + i % 2}-{i + 1:03d}" if stars else None,
+            ocop_certified_on=date(2024 + i % 2, 3 + i % 6, 10) if stars else None))
+        if i % 3 != 2:
+            record_consent(session, officer, producer, ConsentPurpose.publish_booth)
+        if i % 2 == 0:
+            record_training(session, officer, producer, held_on=today - timedelta(days=30 + i),
+                            topic="Bán hàng trên sàn thương mại điện tử", trainer="Sở Công Thương")
+    return [("admin", "admin", admin_password), ("officer", "canbo", officer_password)]
+
+
+def prepare_demo():
+    """Delete and rebuild instance/demo.sqlite3; returns the app and the demo logins."""
+    from ocopkit import create_app
+    from ocopkit.db import get_session, transaction
+    from ocopkit.migrate import upgrade
+
+    for suffix in ("", "-wal", "-shm"):
+        DEMO_DB.with_name(DEMO_DB.name + suffix).unlink(missing_ok=True)
+    url = f"sqlite:///{DEMO_DB}"
+    app = create_app({"DATABASE_URL": url, "ENV": "development"})
+    upgrade(url)
+    with app.app_context():
+        session = get_session()
+        with transaction(session):
+            credentials = build_demo(session)
+    return app, credentials

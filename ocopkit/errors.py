@@ -1,0 +1,41 @@
+"""Errors raised by domain code; views and commands translate and show them.
+
+Domain code never imports Flask, so it marks its messages with `N_` (for the
+catalogue) and passes the values separately; the edge translates with
+`ocopkit.i18n.error_text`.
+"""
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated where it is shown."""
+    return message
+
+
+class DomainError(Exception):
+    """Base class of every error that domain functions raise on purpose."""
+
+    def __init__(self, message: str = "", **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the actor may not know that it does."""
+
+
+class NotAllowed(DomainError):
+    """The actor may see the object but not do this to it."""
+
+
+class Invalid(DomainError):
+    """A rule was broken; `field` names the form field to attach the message to."""
+
+    def __init__(self, field: str | None, message: str, **params):
+        super().__init__(message, **params)
+        self.field = field
+
+
+class Conflict(Invalid):
+    """The change clashes with data already stored (a duplicate code or phone)."""

@@ -1,0 +1,70 @@
+"""Flask-Babel set-up: Vietnamese first, English second; catalogues compiled on demand;
+Jinja filters for local times and error messages."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import current_app, has_request_context, request
+from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
+
+from ocopkit.errors import DomainError
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+LANG_COOKIE = "lang"
+
+babel = Babel()
+
+
+def compile_catalogs(force: bool = False) -> list[Path]:
+    """Write each messages.mo whose .po is newer; returns the files written."""
+    written = []
+    for po_path in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if not force and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as f:
+            catalog = read_po(f, locale=po_path.parent.parent.name)
+        tmp = mo_path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            write_mo(f, catalog)
+        os.replace(tmp, mo_path)
+        written.append(mo_path)
+    return written
+
+
+def select_locale() -> str:
+    """?lang=en, then the lang cookie, then Vietnamese; commands use CLI_LANGUAGE."""
+    languages = ("vi", "en")
+    if not has_request_context():
+        return current_app.config.get("CLI_LANGUAGE", "vi")
+    for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in languages:
+            return candidate
+    return "vi"
+
+
+def error_text(error: DomainError) -> str:
+    """A domain error's message in the current language."""
+    return gettext(error.message, **error.params)
+
+
+def init_app(app) -> None:
+    compile_catalogs()
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(TRANSLATIONS))
+    app.jinja_env.filters["local_datetime"] = lambda value, fmt="short": (
+        format_datetime(value, fmt) if value else "")
+    app.jinja_env.filters["local_date"] = lambda value, fmt="short": (
+        format_date(value, fmt) if value else "")
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.after_request
+    def _remember_language(response):
+        lang = request.args.get("lang")
+        if lang in ("vi", "en") and request.cookies.get(LANG_COOKIE) != lang:
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax",
+                                httponly=True, secure=app.config["SESSION_COOKIE_SECURE"])
+        return response

@@ -1,0 +1,6 @@
+"""Imports every package's models so the metadata (and Alembic) sees all tables."""
+
+
+def load_all() -> None:
+    import ocopkit.users  # noqa: F401
+    import onboarding.models  # noqa: F401

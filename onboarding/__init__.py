@@ -1,0 +1,1 @@
+"""Producer register, assisted onboarding, consent, training and adoption reporting."""

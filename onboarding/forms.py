@@ -1,0 +1,64 @@
+"""Forms of the onboarding pages: syntax only; the register's rules live in producers.py."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ocopkit.forms import PhoneField
+
+KIND_CHOICES = [("household", _l("Household")), ("cooperative", _l("Cooperative")),
+                ("enterprise", _l("Enterprise"))]
+STAR_CHOICES = [("", _l("No OCOP rating")), ("3", "★★★"), ("4", "★★★★"), ("5", "★★★★★")]
+PURPOSE_CHOICES = [("publish_booth", _l("Publish a booth")),
+                   ("show_phone", _l("Show the phone number to buyers")),
+                   ("link_payment_account", _l("Link a payment account"))]
+
+
+class ProducerForm(FlaskForm):
+    code = StringField(_l("Code on the province's list"), validators=[DataRequired(), Length(max=40)])
+    kind = SelectField(_l("Kind"), choices=KIND_CHOICES, default="household")
+    name = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(), Length(max=200)])
+    name_own_language = StringField(_l("Name in own language (optional)"),
+                                    validators=[Optional(), Length(max=200)])
+    representative = StringField(_l("Representative or household head"),
+                                 validators=[Optional(), Length(max=200)])
+    phone = PhoneField(_l("Phone"), validators=[Optional(), Length(max=20)])
+    ethnic_group = SelectField(_l("Ethnic group"), coerce=int, validate_choice=True)
+    commune = SelectField(_l("Commune"), coerce=int, validate_choice=True)
+    village = StringField(_l("Village"), validators=[Optional(), Length(max=120)])
+    ocop_stars = SelectField(_l("OCOP stars"), choices=STAR_CHOICES, default="")
+    ocop_certificate_no = StringField(_l("OCOP certificate number"),
+                                      validators=[Optional(), Length(max=60)])
+    ocop_certified_on = DateField(_l("Date certified"), validators=[Optional()])
+
+
+class ConsentForm(FlaskForm):
+    purpose = SelectField(_l("Purpose"), choices=PURPOSE_CHOICES)
+    confirmed = BooleanField(_l("The household agreed to this in my presence"),
+                             validators=[DataRequired()])
+
+
+class WithdrawForm(FlaskForm):
+    purpose = SelectField(_l("Purpose"), choices=PURPOSE_CHOICES)
+
+
+class LoginGrantForm(FlaskForm):
+    username = StringField(_l("User name (blank: the phone number)"),
+                           validators=[Optional(), Length(max=80)])
+    password = PasswordField(_l("PIN or password (at least 6 characters)"),
+                             validators=[DataRequired(), Length(min=6, max=200)],
+                             render_kw={"autocomplete": "new-password", "inputmode": "numeric"})
+
+
+class TrainingForm(FlaskForm):
+    held_on = DateField(_l("Date"), validators=[DataRequired()])
+    topic = StringField(_l("Topic"), validators=[DataRequired(), Length(max=200)])
+    trainer = StringField(_l("Trainer"), validators=[DataRequired(), Length(max=120)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired()])
+    dry_run = BooleanField(_l("Only check the file, do not import"))

@@ -1,0 +1,1 @@
+"""Gateway client, linked payment accounts, transactions and webhooks."""

@@ -1,0 +1,1 @@
+"""Booths, catalogue, buyer browsing, orders and traceability labels."""

@@ -1,0 +1,102 @@
+"""Shared fixtures. The database is SQLite (a temp file) unless DATABASE_URL names another
+(CI sets PostgreSQL). The schema is built once by the real migrations; each test starts from
+empty tables (reference data kept), so code under test may commit like it does in production.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from ocopkit import create_app
+from ocopkit.db import Base, make_engine
+from ocopkit.migrate import upgrade
+from ocopkit.models import load_all
+
+KEEP_TABLES = {"ethnic_group", "alembic_version"}
+_TMP = tempfile.mkdtemp(prefix="ocopkit-tests-")
+
+
+def _database_url() -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP}/test.sqlite3"
+
+
+def _reset_postgres(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _database_url()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    load_all()
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        _reset_postgres(engine)
+    upgrade(database_url)
+    return engine
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request, engine):
+    yield
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def session(engine):
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def app(engine, database_url):
+    return create_app({
+        "TESTING": True, "ENV": "testing", "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+    })
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login(client):
+    """Log the test client in through the real login form."""
+    def do_login(username: str, password: str = "secret-pass"):
+        response = client.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+    return do_login
+
+
+@pytest.fixture
+def tmp_csv(tmp_path):
+    def write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return path
+    return write
