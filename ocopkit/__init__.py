@@ -1,12 +1,21 @@
-"""ocopkit: the app factory. Each step is a named function, so the app's shape fits on one screen."""
+"""ocopkit: the app factory. Each step is a named function, so the app's shape fits on one screen.
+
+Flask is imported inside the factory so that `import ocopkit.users` (and every domain
+module) works in a bare Python process without loading Flask.
+"""
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from ocopkit.config import ROOT, load_config
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 
 def create_app(overrides: dict | None = None) -> Flask:
+    from flask import Flask
+
     app = Flask("ocopkit", template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
     load_config(app, overrides)
