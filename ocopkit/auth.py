@@ -11,11 +11,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy import delete
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ocopkit.db import get_session, transaction, utcnow
-from ocopkit.users import Role, User, address_key, authenticate, end_sessions, is_login_blocked
+from ocopkit.users import (
+    LoginFailure, Role, User, address_key, authenticate, end_sessions, is_login_blocked,
+    normalise_username,
+)
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -58,9 +62,39 @@ def role_required(*roles: Role):
 
 
 def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """A path on this site, or None. Browsers drop tabs and newlines from URLs, so "/<tab>/x"
+    would become "//x" (another site): refuse whitespace and control characters too."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target
+            and all(c.isprintable() and not c.isspace() for c in target)):
         return target
     return None
+
+
+def _claim_attempt(db, *, username: str, address_key: str, now) -> list[int] | None:
+    """Log the attempt as a failure before the password is checked, then count.
+
+    Counting first and logging afterwards let parallel requests (other workers) all pass
+    the check before any of them was logged. Logged first, each attempt sees every attempt
+    committed before it, so at most the limit get their password checked per window.
+    Returns the ids of the rows to replace by the outcome, or None when blocked."""
+    cfg = current_app.config
+    rows = [LoginFailure(key=f"account:{normalise_username(username)}", at=now),
+            LoginFailure(key=address_key, at=now)]
+    with transaction(db):
+        db.add_all(rows)
+        db.flush()
+        ids = [row.id for row in rows]
+    blocked = is_login_blocked(
+        db, username=username, address_key=address_key, now=now,
+        window=timedelta(seconds=cfg["LOGIN_FAILURE_WINDOW_SECONDS"]),
+        max_per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"] + 1,  # + 1: this attempt
+        max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"] + 1)
+    if blocked:
+        with transaction(db):  # a refused attempt does not extend the block
+            db.execute(delete(LoginFailure).where(LoginFailure.id.in_(ids)))
+        return None
+    return ids
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -74,17 +108,15 @@ def login():
         db = get_session()
         now = utcnow()
         key = address_key(request.remote_addr or "?", cfg["SECRET_KEY"])
-        blocked = is_login_blocked(
-            db, username=form.username.data, address_key=key, now=now,
-            window=timedelta(seconds=cfg["LOGIN_FAILURE_WINDOW_SECONDS"]),
-            max_per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
-            max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"])
-        if blocked:
+        pending = _claim_attempt(db, username=form.username.data, address_key=key, now=now)
+        if pending is None:
             flash(_("Too many failed attempts. Wait 15 minutes and try again."), "error")
             return render_template("auth/login.html", form=form), 429
         with transaction(db):
             user = authenticate(db, username=form.username.data, password=form.password.data,
                                 address_key=key, now=now)
+            # a failure has just been logged in place of the claim; a success clears it
+            db.execute(delete(LoginFailure).where(LoginFailure.id.in_(pending)))
         if user is not None:
             next_url = _safe_next(request.args.get("next"))
             session.clear()

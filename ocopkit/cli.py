@@ -53,9 +53,45 @@ def db_upgrade(revision):
     click.echo(_("Database is up to date."))
 
 
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def db_revision(message):
+    """Write a new migration from the difference between the models and the database."""
+    from alembic import command
+
+    from ocopkit.migrate import alembic_config
+
+    command.revision(alembic_config(current_app.config["DATABASE_URL"]), message=message,
+                     autogenerate=True)
+
+
 @cli.group()
 def i18n():
     """Translation catalogues."""
+
+
+def _pybabel(*args: str) -> None:
+    from babel.messages.frontend import CommandLineInterface
+
+    CommandLineInterface().run(["pybabel", "-q", *args])
+
+
+@i18n.command("extract")
+def i18n_extract():
+    """Collect the messages of the code and templates into messages.pot and update the
+    catalogues (new messages arrive untranslated; tests/test_i18n.py then fails)."""
+    from ocopkit.config import ROOT
+    from ocopkit.i18n import TRANSLATIONS
+
+    pot = TRANSLATIONS / "messages.pot"
+    _pybabel("extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-k", "N_", "--no-location",
+             "--sort-output", "-o", str(pot), str(ROOT))
+    for lang in ("vi", "en"):
+        po = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+        command = "update" if po.exists() else "init"
+        _pybabel(command, "-i", str(pot), "-d", str(TRANSLATIONS), "-l", lang,
+                 *(["--no-fuzzy-matching", "--ignore-obsolete"] if command == "update" else []))
+    click.echo(str(pot))
 
 
 @i18n.command("compile")
@@ -108,9 +144,12 @@ def _run_import(importer, path: Path, dry_run: bool) -> None:
                 summary = importer(session, SYSTEM, data, dry_run=dry_run, progress=bar.update)
     except ImportFailed as e:
         for row_error in e.errors:
-            click.echo(_("row %(row)s (line %(line)s), column %(column)s",
-                         row=row_error.row, line=row_error.line, column=row_error.column)
-                       + ": " + _(row_error.message, **row_error.params), err=True)
+            message = _(row_error.message, **row_error.params)
+            if row_error.row:
+                message = _("row %(row)s (line %(line)s), column %(column)s",
+                            row=row_error.row, line=row_error.line,
+                            column=row_error.column) + ": " + message
+            click.echo(message, err=True)
         _fail(error_text(e))
     except DomainError as e:
         _fail(error_text(e))
@@ -159,9 +198,14 @@ def serve(host, port, workers, demo):
                     fg="green")
         for role, username, password in credentials:
             click.echo(f"  {role}: {username} / {password}")
+        sys.stdout.flush()
     else:
         app = create_app()
         if not database_is_current(app.config["DATABASE_URL"]):
             _fail(_("The database is not up to date: run `ocopkit db upgrade` first."))
     make_engine(app.config["DATABASE_URL"]).dispose()
     run(app, host=host, port=port, workers=workers)
+
+
+if __name__ == "__main__":
+    main()

@@ -18,6 +18,7 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "ocopkit_session"
+    SESSION_COOKIE_SECURE = None  # None: Secure everywhere except development and testing
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None
     PAGE_SIZE = 24
@@ -52,6 +53,7 @@ def load_config(app, overrides: dict | None = None) -> None:
         app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key()
-    app.config.setdefault(
-        "SESSION_COOKIE_SECURE", app.config["ENV"] not in ("development", "testing")
-    )
+    # Flask's own defaults already hold SESSION_COOKIE_SECURE=False, so setdefault would
+    # never apply: decide here unless the environment or the caller chose explicitly.
+    if app.config.get("SESSION_COOKIE_SECURE") is None:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] not in ("development", "testing")

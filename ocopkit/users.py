@@ -15,6 +15,8 @@ from ocopkit.errors import Conflict, Invalid, N_
 from ocopkit.text import nfc
 
 MIN_PASSWORD_LENGTH = 6
+# Checked against when the user name is unknown, so the answer takes as long either way.
+_DUMMY_HASH = generate_password_hash("no such user")
 
 
 class Role(str, enum.Enum):
@@ -143,7 +145,8 @@ def authenticate(session: Session, *, username: str, password: str, address_key:
     """The active user with these credentials, or None after logging the failure."""
     username = normalise_username(username)
     user = session.scalar(select(User).where(User.username == username))
-    if user is not None and user.is_active and check_password_hash(user.password_hash, password):
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    if check_password_hash(stored, password) and user is not None and user.is_active:
         session.execute(delete(LoginFailure).where(LoginFailure.key == f"account:{username}"))
         return user
     session.add_all([LoginFailure(key=f"account:{username}", at=now),

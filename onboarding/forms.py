@@ -4,17 +4,24 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ocopkit.forms import PhoneField
 
-KIND_CHOICES = [("household", _l("Household")), ("cooperative", _l("Cooperative")),
-                ("enterprise", _l("Enterprise"))]
-STAR_CHOICES = [("", _l("No OCOP rating")), ("3", "★★★"), ("4", "★★★★"), ("5", "★★★★★")]
-PURPOSE_CHOICES = [("publish_booth", _l("Publish a booth")),
-                   ("show_phone", _l("Show the phone number to buyers")),
-                   ("link_payment_account", _l("Link a payment account"))]
+KIND_CHOICES = [SelectChoice("household", _l("Household")),
+                SelectChoice("cooperative", _l("Cooperative")),
+                SelectChoice("enterprise", _l("Enterprise"))]
+STAR_CHOICES = [SelectChoice("", _l("No OCOP rating")), SelectChoice("3", "★★★"),
+                SelectChoice("4", "★★★★"), SelectChoice("5", "★★★★★")]
+PURPOSE_CHOICES = [SelectChoice("publish_booth", _l("Publish a booth")),
+                   SelectChoice("show_phone", _l("Show the phone number to buyers")),
+                   SelectChoice("link_payment_account", _l("Link a payment account"))]
+
+
+def int_or_none(value) -> int | None:
+    """Coerce a select's value; the blank first option means 'none chosen'."""
+    return None if value in (None, "") else int(value)
 
 
 class ProducerForm(FlaskForm):
@@ -26,7 +33,7 @@ class ProducerForm(FlaskForm):
     representative = StringField(_l("Representative or household head"),
                                  validators=[Optional(), Length(max=200)])
     phone = PhoneField(_l("Phone"), validators=[Optional(), Length(max=20)])
-    ethnic_group = SelectField(_l("Ethnic group"), coerce=int, validate_choice=True)
+    ethnic_group = SelectField(_l("Ethnic group"), coerce=int_or_none, validate_choice=True)
     commune = SelectField(_l("Commune"), coerce=int, validate_choice=True)
     village = StringField(_l("Village"), validators=[Optional(), Length(max=120)])
     ocop_stars = SelectField(_l("OCOP stars"), choices=STAR_CHOICES, default="")

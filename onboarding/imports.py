@@ -245,6 +245,11 @@ def import_register(session: Session, actor, data: bytes, *, dry_run: bool = Fal
     lookups = (ethnic_group_lookup(session), communes, actor, utcnow().date())
     existing = {p.code: p for p in session.scalars(select(Producer)).unique()}
     phone_owner = {p.phone: p.code for p in existing.values() if p.phone}
+    # A producer listed in the file gives up its stored phone (phones may move between
+    # producers); a clash inside the file is caught by seen_phones below.
+    listed = {row.values["code"] for row in rows}
+    # Optional columns the file leaves out keep what is stored (they are not blanked).
+    absent = [c for c in REGISTER_COLUMNS if rows and c not in rows[0].values]
     errors: list[RowError] = []
     planned: list[ProducerData] = []
     seen_codes: dict[str, int] = {}
@@ -253,6 +258,9 @@ def import_register(session: Session, actor, data: bytes, *, dry_run: bool = Fal
         item, row_errors = _register_row(row, lookups)
         errors.extend(row_errors)
         if item is not None:
+            if item.code in existing:
+                for column in absent:
+                    setattr(item, column, getattr(existing[item.code], column))
             if item.code in seen_codes:
                 errors.append(RowError(row.number, row.line, "code", N_(
                     "The code %(code)s is also on row %(other)s."),
@@ -264,7 +272,7 @@ def import_register(session: Session, actor, data: bytes, *, dry_run: bool = Fal
                     errors.append(RowError(row.number, row.line, "phone", N_(
                         "The phone %(phone)s is also on row %(other)s."),
                         {"phone": item.phone, "other": seen_phones[item.phone]}))
-                elif owner is not None and owner != item.code:
+                elif owner is not None and owner != item.code and owner not in listed:
                     errors.append(RowError(row.number, row.line, "phone", N_(
                         "The phone %(phone)s is already registered to producer %(code)s."),
                         {"phone": item.phone, "code": owner}))

@@ -21,6 +21,7 @@ from onboarding.models import (
 )
 
 _PHONE_JUNK = re.compile(r"[\s.\-()]")
+_PHONE = re.compile(r"0[1-9][0-9]{8,9}")  # [0-9], not \d: other scripts' digits never match
 
 
 @dataclass
@@ -47,10 +48,10 @@ def normalise_phone(raw: str | None) -> str | None:
     if not text:
         return None
     if text.startswith("+84"):
-        text = "0" + text[3:]
+        text = "0" + text[3:].removeprefix("0")  # '+84 0912...' keeps one trunk 0
     elif text.startswith("84") and len(text) in (11, 12):
-        text = "0" + text[2:]
-    if not (text.isdigit() and text.startswith("0") and len(text) in (10, 11)):
+        text = "0" + text[2:].removeprefix("0")
+    if not _PHONE.fullmatch(text):
         raise Invalid("phone", N_("%(value)s is not a Vietnamese phone number (10 digits, "
                                   "starting with 0)."), value=raw.strip())
     return text

@@ -1,10 +1,11 @@
 """Officer pages: find and register producers, consent, logins, training, imports."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ocopkit.auth import role_required
 from ocopkit.db import get_session, transaction
@@ -30,17 +31,22 @@ def _communes_for(actor) -> list[Commune]:
 
 def _fill_choices(form: ProducerForm) -> None:
     db = get_session()
-    form.ethnic_group.choices = [(g.id, f"{g.name} ({g.code})")
-                                 for g in db.scalars(select(EthnicGroup).order_by(EthnicGroup.code))]
-    form.commune.choices = [(c.id, c.name) for c in _communes_for(current_user)]
+    # blank first: no group is picked by accident (households must choose one; the
+    # register's rule says so), and a cooperative without one keeps none when edited
+    form.ethnic_group.choices = [SelectChoice("", "—")] + [
+        SelectChoice(g.id, f"{g.name} ({g.code})")
+        for g in db.scalars(select(EthnicGroup).order_by(EthnicGroup.code))]
+    form.commune.choices = [SelectChoice(c.id, c.name) for c in _communes_for(current_user)]
 
 
 def _form_data(form: ProducerForm) -> producers.ProducerData:
     db = get_session()
+    group_id = form.ethnic_group.data
     return producers.ProducerData(
         code=form.code.data, kind=ProducerKind(form.kind.data), name=form.name.data,
         commune=db.get(Commune, form.commune.data), representative=form.representative.data,
-        phone=form.phone.data, ethnic_group=db.get(EthnicGroup, form.ethnic_group.data),
+        phone=form.phone.data,
+        ethnic_group=db.get(EthnicGroup, group_id) if group_id is not None else None,
         village=form.village.data, name_own_language=form.name_own_language.data,
         ocop_stars=int(form.ocop_stars.data) if form.ocop_stars.data else None,
         ocop_certificate_no=form.ocop_certificate_no.data,
@@ -189,7 +195,10 @@ def _import_page(kind: str, importer):
     summary, errors, failure = None, [], None
     status = 200
     if form.validate_on_submit():
-        data = form.file.data.read()
+        limit = current_app.config["IMPORT_MAX_BYTES"]
+        data = form.file.data.read(limit + 1)
+        if len(data) > limit:
+            abort(413)
         db = get_session()
         try:
             with transaction(db):
