@@ -42,9 +42,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from ocopkit.site import bp as site_bp
     from onboarding.views import bp as onboarding_bp
+    from shop.order_views import bp as orders_bp
+    from shop.views import bp as shop_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(onboarding_bp)
+    app.register_blueprint(shop_bp)
+    app.register_blueprint(orders_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -26,6 +26,9 @@ class Defaults:
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
     IMPORT_MAX_BYTES = 10 * 1024 * 1024
+    MEDIA_ROOT = str(INSTANCE / "media")
+    PHOTO_MAX_BYTES = 10 * 1024 * 1024
+    PHOTO_MAX_PIXELS = 40_000_000
 
 
 def _instance_secret_key() -> str:

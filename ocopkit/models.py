@@ -4,3 +4,4 @@
 def load_all() -> None:
     import ocopkit.users  # noqa: F401
     import onboarding.models  # noqa: F401
+    import shop.models  # noqa: F401

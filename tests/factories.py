@@ -44,3 +44,37 @@ def make_producer(session, *, commune=None, actor=SYSTEM, **overrides):
               "ethnic_group": ethnic_group(session, "Thái"), "village": "Bản Thử"}
     values.update(overrides)
     return register_producer(session, actor, ProducerData(**values))
+
+
+def make_booth(session, *, producer=None, **overrides):
+    """A booth row built directly (shop.booths' rules are tested on their own)."""
+    from ocopkit.text import slugify
+    from shop.models import Booth
+
+    producer = producer or make_producer(session)
+    values = {"producer_id": producer.id, "title": f"Gian hàng {producer.name}",
+              "story": "Sản phẩm làm tại bản."}
+    values.update(overrides)
+    values.setdefault("slug", slugify(values["title"]))
+    booth = Booth(**values)
+    session.add(booth)
+    session.flush()
+    return booth
+
+
+def make_product(session, *, booth=None, **overrides):
+    from ocopkit.text import fold, slugify
+    from shop.models import Category, Product, ProductStatus
+
+    booth = booth or make_booth(session)
+    n = next(_seq)
+    values = {"booth_id": booth.id, "name": f"Chè Shan Tuyết {n}", "unit": "gói",
+              "price_vnd": 120000, "stock": 10, "category": Category.tea,
+              "status": ProductStatus.published}
+    values.update(overrides)
+    values.setdefault("slug", slugify(values["name"]))
+    values.setdefault("search_text", fold(values["name"]))
+    product = Product(**values)
+    session.add(product)
+    session.flush()
+    return product

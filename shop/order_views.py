@@ -1,0 +1,4 @@
+"""Cart, checkout and order management pages."""
+from flask import Blueprint
+
+bp = Blueprint("orders", __name__)
