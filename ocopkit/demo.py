@@ -41,6 +41,32 @@ PRODUCERS = (
 )
 
 
+def draw_photo(seed: int, colour: tuple[int, int, int], size=(1200, 900)) -> bytes:
+    """A photo-like JPEG drawn with Pillow (gradient, soft shapes, grain): nothing downloaded."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = random.Random(seed)
+    width, height = size
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    tint = Image.new("RGB", size, colour)
+    image = Image.blend(image, tint, 0.7)
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randrange(20, 160)
+        shade = tuple(min(255, max(0, c + rng.randrange(-60, 60))) for c in colour)
+        draw.ellipse((x - r, y - r // 2, x + r, y + r // 2), fill=shade)
+    image = image.filter(ImageFilter.GaussianBlur(3))
+    noise = Image.effect_noise(size, 18).convert("RGB")
+    image = Image.blend(image, noise, 0.08)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
 def build_demo(session: Session) -> list[tuple[str, str, str]]:
     """Fill an empty database; returns (role, username, password) of the demo logins."""
     import_communes(session, SYSTEM, COMMUNES_CSV)
