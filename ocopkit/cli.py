@@ -179,6 +179,39 @@ def import_register_command(path, dry_run):
     _run_import(import_register, path, dry_run)
 
 
+@cli.command("labels")
+@click.option("--batch", "trace_code", required=True, help="The batch's trace code (/t/<code>).")
+@click.option("--count", default=24, show_default=True, type=click.IntRange(1, 5000))
+@click.option("--format", "fmt", type=click.Choice(["a4", "thermal"]), default="a4",
+              show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def labels_command(trace_code, count, fmt, out):
+    """Print a batch's QR labels to a 300 dpi PDF."""
+    from shop import labels, traceability
+
+    lot = traceability.lot_by_trace_code(get_session(), trace_code)
+    if lot is None:
+        _fail(_("Unknown batch code %(code)s", code=trace_code))
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        _fail(_("Set OCOPKIT_PUBLIC_BASE_URL (the site's address) so the QR codes lead "
+                "to it."))
+    data = traceability.lot_label(lot, traceability.trace_link(base, lot.trace_code))
+    per_image = labels.SHEET_COLUMNS * labels.SHEET_ROWS if fmt == "a4" else 1
+    images = []
+    with click.progressbar(length=count, label=_("Drawing labels"), file=sys.stderr) as bar:
+        for start in range(0, count, per_image):
+            n = min(per_image, count - start)
+            images += (labels.a4_pages([data] * n) if fmt == "a4"
+                       else [labels.render_label(data, "thermal")])
+            bar.update(n)
+    body = labels.pdf(images)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(body)
+    os.replace(tmp, out)
+    click.echo(_("%(count)s labels written to %(path)s", count=count, path=str(out)))
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

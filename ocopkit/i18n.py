@@ -11,6 +11,7 @@ from flask import current_app, has_request_context, request
 from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
 
 from ocopkit.errors import DomainError
+from ocopkit.money import format_vnd
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANG_COOKIE = "lang"
@@ -51,15 +52,32 @@ def error_text(error: DomainError) -> str:
     return gettext(error.message, **error.params)
 
 
+# Four-digit years, day first in Vietnamese (as printed on packaging); Babel's "short"
+# would give 1/10/27.
+_DATE_FORMATS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
+
+
+def local_date(value) -> str:
+    if not value:
+        return ""
+    return format_date(value, _DATE_FORMATS.get(get_locale().language, "medium"))
+
+
+def local_datetime(value) -> str:
+    """A stored UTC time shown in Asia/Ho_Chi_Minh."""
+    if not value:
+        return ""
+    return format_datetime(value, "HH:mm " + _DATE_FORMATS.get(get_locale().language, "medium"))
+
+
 def init_app(app) -> None:
     compile_catalogs()
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(TRANSLATIONS))
-    app.jinja_env.filters["local_datetime"] = lambda value, fmt="short": (
-        format_datetime(value, fmt) if value else "")
-    app.jinja_env.filters["local_date"] = lambda value, fmt="short": (
-        format_date(value, fmt) if value else "")
+    app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["vnd"] = format_vnd
 
     @app.after_request
     def _remember_language(response):

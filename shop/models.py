@@ -100,6 +100,7 @@ class Product(Base):
     ocop_stars: Mapped[int | None] = mapped_column(Integer)
     ocop_certificate_no: Mapped[str | None] = mapped_column(String(60))
     ocop_expires_on: Mapped[date | None] = mapped_column(Date)
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -161,3 +162,66 @@ class OrderLine(Base):
     unit: Mapped[str] = mapped_column(String(30))
     price_vnd: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class LotEventKind(str, enum.Enum):
+    harvested = "harvested"
+    processed = "processed"
+    packed = "packed"
+    shipped = "shipped"
+    received = "received"
+    sold = "sold"
+
+
+class Lot(Base):
+    """A traceable batch of a product; `trace_code` is the short public code in /t/<code>."""
+
+    __tablename__ = "lot"
+    __table_args__ = (UniqueConstraint("product_id", "lot_code"),
+                      CheckConstraint("quantity IS NULL OR quantity >= 0",
+                                      name="quantity_not_negative"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    lot_code: Mapped[str] = mapped_column(String(20))
+    trace_code: Mapped[str] = mapped_column(String(12), unique=True)
+    produced_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(30), default="")
+    origin: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawal_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    product = relationship("Product")
+    events = relationship("LotEvent", order_by="LotEvent.occurred_at",
+                          cascade="all, delete-orphan")
+
+
+class LotEvent(Base):
+    """One step of a batch's life: harvested, processed, packed, shipped, received, sold."""
+
+    __tablename__ = "lot_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    kind: Mapped[LotEventKind] = mapped_column(_enum(LotEventKind))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    recorded_by = relationship("User", lazy="joined")
+
+
+class LotScanDay(Base):
+    """How often a batch's label was scanned on one local day: a count, nothing personal."""
+
+    __tablename__ = "lot_scan_day"
+
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    scans: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,290 @@
+"""Batches (lots) of products: trace codes, timelines, recalls, scan counts, the GS1 Digital
+Link resolver and an EPCIS 2.0 export. Plain functions over a Session; the caller commits."""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ocopkit.access import can_manage_producer
+from ocopkit.db import utcnow
+from ocopkit.errors import Invalid, N_, NotFound
+from ocopkit.text import nfc
+from shop.gs1 import normalise_gtin
+from shop.labels import LabelData
+from shop.models import Booth, Lot, LotEvent, LotEventKind, LotScanDay, Product, ProductImage
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TRACE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+TRACE_CODE_LENGTH = 8
+_LOT_CODE = re.compile(r"^[A-Za-z0-9]{1,20}$")
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
+_BIZ_STEPS = {
+    LotEventKind.harvested: "commissioning", LotEventKind.processed: "transforming",
+    LotEventKind.packed: "packing", LotEventKind.shipped: "shipping",
+    LotEventKind.received: "receiving", LotEventKind.sold: "retail_selling",
+}
+
+
+def new_trace_code() -> str:
+    """8 characters from 32 unambiguous ones: 2^40 codes, not guessable, short in a QR."""
+    return "".join(secrets.choice(TRACE_ALPHABET) for _ in range(TRACE_CODE_LENGTH))
+
+
+def _producer_of(session: Session, product: Product):
+    return session.get(Booth, product.booth_id).producer
+
+
+def _require_manager(session: Session, actor, product: Product) -> None:
+    if not can_manage_producer(actor, _producer_of(session, product)):
+        raise NotFound(N_("No such product."))
+
+
+def get_lot(session: Session, actor, lot_id: int) -> Lot:
+    lot = session.get(Lot, lot_id)
+    if lot is None:
+        raise NotFound(N_("No such batch."))
+    _require_manager(session, actor, lot.product)
+    return lot
+
+
+def set_gtin(session: Session, actor, product: Product, gtin: str | None) -> Product:
+    """Record (or clear) the product's GTIN after checking its GS1 check digit."""
+    _require_manager(session, actor, product)
+    value = normalise_gtin(gtin) if gtin and gtin.strip() else None
+    if value and session.scalar(select(Product.id).where(Product.gtin == value,
+                                                         Product.id != product.id)):
+        raise Invalid("gtin", N_("Another product already has the GTIN %(gtin)s."), gtin=value)
+    product.gtin = value
+    session.flush()
+    return product
+
+
+def create_lot(session: Session, actor, product: Product, *, lot_code: str, produced_on: date,
+               expires_on: date | None = None, quantity: int | None = None, unit: str = "",
+               origin: str = "", notes: str = "") -> Lot:
+    """A new batch with a fresh trace code; lot codes are unique per product."""
+    _require_manager(session, actor, product)
+    lot_code = (lot_code or "").strip().upper()
+    if not _LOT_CODE.match(lot_code):
+        raise Invalid("lot_code", N_("A lot code is 1 to 20 letters and digits."))
+    if expires_on is not None and expires_on < produced_on:
+        raise Invalid("expires_on", N_("The expiry date is before the production date."))
+    if quantity is not None and quantity < 0:
+        raise Invalid("quantity", N_("The quantity cannot be negative."))
+    if session.scalar(select(Lot.id).where(Lot.product_id == product.id,
+                                           Lot.lot_code == lot_code)):
+        raise Invalid("lot_code", N_("This product already has a batch %(lot)s."), lot=lot_code)
+    lot = Lot(product_id=product.id, lot_code=lot_code, produced_on=produced_on,
+              expires_on=expires_on, quantity=quantity, unit=nfc(unit) or product.unit,
+              origin=nfc(origin), notes=nfc(notes))
+    for _ in range(5):
+        lot.trace_code = new_trace_code()
+        if not session.scalar(select(Lot.id).where(Lot.trace_code == lot.trace_code)):
+            break
+    session.add(lot)
+    session.flush()
+    return lot
+
+
+def add_event(session: Session, actor, lot: Lot, *, kind: LotEventKind | str,
+              occurred_at: datetime, place: str = "", note: str = "") -> LotEvent:
+    _require_manager(session, actor, lot.product)
+    if occurred_at.tzinfo is None:
+        raise ValueError("occurred_at must be timezone-aware")
+    if occurred_at > utcnow():
+        raise Invalid("occurred_at", N_("This step is in the future."))
+    event = LotEvent(lot_id=lot.id, kind=LotEventKind(kind), occurred_at=occurred_at,
+                     place=nfc(place), note=nfc(note), recorded_by_id=getattr(actor, "id", None))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def withdraw_lot(session: Session, actor, lot: Lot, *, reason: str) -> Lot:
+    """Recall a batch: its scan page shows the recall and the resolver answers 410."""
+    _require_manager(session, actor, lot.product)
+    reason = nfc(reason)
+    if not reason:
+        raise Invalid("reason", N_("Say why the batch is withdrawn."))
+    lot.withdrawn_at = utcnow()
+    lot.withdrawal_reason = reason
+    session.flush()
+    return lot
+
+
+def local_today(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(LOCAL_TZ).date()
+
+
+def record_scan(session: Session, lot_id: int, day: date) -> None:
+    """Count one scan of the batch on `day`; no address or other personal data is kept."""
+    bump = (update(LotScanDay).where(LotScanDay.lot_id == lot_id, LotScanDay.day == day)
+            .values(scans=LotScanDay.scans + 1))
+    if session.execute(bump).rowcount:
+        return
+    try:
+        with session.begin_nested():
+            session.add(LotScanDay(lot_id=lot_id, day=day, scans=1))
+    except IntegrityError:
+        session.execute(bump)
+
+
+def scan_counts(session: Session, lot_id: int, limit: int = 60) -> list[tuple[date, int]]:
+    rows = session.execute(
+        select(LotScanDay.day, LotScanDay.scans).where(LotScanDay.lot_id == lot_id)
+        .order_by(LotScanDay.day.desc()).limit(limit))
+    return [(day, scans) for day, scans in rows]
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    kind: str
+    occurred_at: datetime
+    place: str
+
+
+@dataclass(frozen=True)
+class TracePage:
+    """Everything the scan page shows (Circular 02/2024/TT-BKHCN's minimum and more)."""
+
+    trace_code: str
+    lot_code: str
+    gtin: str | None
+    product_id: int
+    product_name: str
+    product_slug: str
+    unit: str
+    image_key: str | None
+    booth_id: int
+    booth_slug: str
+    booth_published: bool
+    producer_name: str
+    commune: str
+    village: str
+    origin: str
+    produced_on: date
+    expires_on: date | None
+    ocop_stars: int | None
+    ocop_certificate_no: str | None
+    ocop_valid: bool
+    steps: tuple[TraceStep, ...]
+    withdrawn: bool
+    withdrawal_reason: str
+
+
+def trace_page(session: Session, lot: Lot, today: date) -> TracePage:
+    product = lot.product
+    booth = session.get(Booth, product.booth_id)
+    producer = booth.producer
+    image_key = session.scalar(select(ProductImage.key).where(
+        ProductImage.product_id == product.id).order_by(ProductImage.position).limit(1))
+    stars = product.ocop_stars or producer.ocop_stars
+    certificate = product.ocop_certificate_no or producer.ocop_certificate_no
+    if product.ocop_stars:
+        valid = product.ocop_expires_on is None or product.ocop_expires_on >= today
+    else:
+        from onboarding.producers import certificate_expires_on
+
+        certified = producer.ocop_certified_on
+        valid = bool(stars) and (certified is None or certificate_expires_on(certified) > today)
+    from shop.models import BoothStatus
+
+    return TracePage(
+        trace_code=lot.trace_code, lot_code=lot.lot_code, gtin=product.gtin,
+        product_id=product.id, product_name=product.name, product_slug=product.slug,
+        unit=lot.unit, image_key=image_key, booth_id=booth.id, booth_slug=booth.slug,
+        booth_published=booth.status == BoothStatus.published,
+        producer_name=producer.name, commune=producer.commune.name, village=producer.village,
+        origin=lot.origin, produced_on=lot.produced_on, expires_on=lot.expires_on,
+        ocop_stars=stars, ocop_certificate_no=certificate, ocop_valid=valid,
+        steps=tuple(TraceStep(e.kind.value, e.occurred_at, e.place) for e in lot.events),
+        withdrawn=lot.withdrawn_at is not None, withdrawal_reason=lot.withdrawal_reason,
+    )
+
+
+def lot_by_trace_code(session: Session, code: str) -> Lot | None:
+    return session.scalar(select(Lot).where(Lot.trace_code == code.upper()))
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What the GS1 Digital Link resolver answers: 200 lot, 303 product, 404, 410 recalled."""
+
+    status: int
+    lot: Lot | None = None
+    product: Product | None = None
+
+
+def resolve_digital_link(session: Session, gtin: str, lot_code: str) -> Resolution:
+    try:
+        gtin14 = normalise_gtin(gtin)
+    except Invalid:
+        return Resolution(404)
+    product = session.scalar(select(Product).where(Product.gtin == gtin14))
+    if product is None:
+        return Resolution(404)
+    lot = session.scalar(select(Lot).where(Lot.product_id == product.id,
+                                           Lot.lot_code == lot_code.upper()))
+    if lot is None:
+        return Resolution(303, product=product)
+    return Resolution(410 if lot.withdrawn_at else 200, lot=lot, product=product)
+
+
+def epcis_document(lot: Lot, *, trace_url: str, now: datetime | None = None) -> dict:
+    """The batch's events as an EPCIS 2.0 JSON-LD document (ObjectEvents on the lot's
+    class-level identifier: the GTIN + lot when there is a GTIN, else the trace URL)."""
+    product = lot.product
+    if product.gtin:
+        epc_class = f"https://id.gs1.org/01/{product.gtin}/10/{lot.lot_code}"
+    else:
+        epc_class = trace_url
+    events = []
+    for event in lot.events:
+        item = {
+            "type": "ObjectEvent",
+            "eventTime": event.occurred_at.astimezone(timezone.utc).isoformat().replace(
+                "+00:00", "Z"),
+            "eventTimeZoneOffset": "+07:00",
+            "action": "ADD" if event.kind == LotEventKind.harvested else "OBSERVE",
+            "bizStep": _BIZ_STEPS[event.kind],
+            "quantityList": [{"epcClass": epc_class,
+                              **({"quantity": lot.quantity, "uom": lot.unit}
+                                 if lot.quantity is not None else {})}],
+        }
+        if event.place:
+            item["ocop:place"] = event.place
+        events.append(item)
+    created = (now or utcnow()).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return {
+        "@context": [EPCIS_CONTEXT, {"ocop": "urn:ocopkit:"}],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": created,
+        "epcisBody": {"eventList": events},
+    }
+
+
+def trace_link(base_url: str, trace_code: str) -> str:
+    """The short public URL of a batch, as printed in its QR code: <base>/t/<code>."""
+    return f"{base_url.rstrip('/')}/t/{trace_code}"
+
+
+def lot_label(lot: Lot, url: str) -> LabelData:
+    """The facts printed beside the QR code."""
+    product = lot.product
+    producer = product.booth.producer
+    return LabelData(url=url, product=product.name, producer=producer.name, lot=lot.lot_code,
+                     stars=product.ocop_stars or producer.ocop_stars,
+                     produced_on=lot.produced_on, expires_on=lot.expires_on)
+
+
+def local_to_utc(value: datetime) -> datetime:
+    """A wall-clock time typed in Vietnam (naive) as an aware UTC time."""
+    return value.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc)
