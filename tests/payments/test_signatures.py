@@ -1,0 +1,36 @@
+import pytest
+
+from payments.signatures import SignatureError, sign, verify_signature
+
+SECRET = "whsec_test"
+BODY = b'{"id":"evt_1","type":"payment_intent.succeeded"}'
+NOW = 1_790_000_000
+
+
+def test_a_correct_signature_is_accepted():
+    assert verify_signature(BODY, sign(BODY, SECRET, NOW), SECRET, NOW + 10) == NOW
+
+
+def test_one_of_several_v1_signatures_may_match():
+    header = sign(BODY, "old", NOW) + "," + sign(BODY, SECRET, NOW).split(",")[1]
+    assert verify_signature(BODY, header, SECRET, NOW) == NOW
+
+
+@pytest.mark.parametrize("header, body, now", [
+    (None, BODY, NOW),
+    ("", BODY, NOW),
+    ("t=abc,v1=00", BODY, NOW),
+    (sign(BODY, SECRET, NOW).split(",")[0], BODY, NOW),            # no v1
+    (sign(BODY, "forged", NOW), BODY, NOW),                         # wrong secret
+    (sign(BODY, SECRET, NOW), BODY + b" ", NOW),                    # tampered body
+    (sign(BODY, SECRET, NOW), BODY, NOW + 301),                     # too old
+    (sign(BODY, SECRET, NOW), BODY, NOW - 301),                     # from the future
+])
+def test_bad_signatures_are_refused(header, body, now):
+    with pytest.raises(SignatureError):
+        verify_signature(body, header, SECRET, now)
+
+
+def test_no_secret_configured_refuses_everything():
+    with pytest.raises(SignatureError):
+        verify_signature(BODY, sign(BODY, "", NOW), "", NOW)

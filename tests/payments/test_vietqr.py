@@ -1,0 +1,44 @@
+import pytest
+
+from ocopkit.errors import Invalid
+from payments.vietqr import ascii_purpose, crc16_ccitt_false, parse_tlv, vietqr_payload
+
+PUBLISHED = ("00020101021238570010A00000072701270006970415011300110019324180208QRIBFTTA"
+             "530370454061200005802VN62170813ung ho lu lut6304C15C")
+
+
+def test_crc_matches_the_standard_check_value():
+    assert crc16_ccitt_false(b"123456789") == 0x29B1
+
+
+def test_dynamic_code_equals_the_published_example():
+    assert vietqr_payload(bin_code="970415", account="0011001932418", amount_vnd=120000,
+                          purpose="ủng hộ lũ lụt") == PUBLISHED
+
+
+def test_static_code_computed_by_hand():
+    merchant = "0010A000000727" + "0128" + "0006970436" + "0114" + "12345678901234" + "0208QRIBFTTA"
+    body = ("000201" + "010211" + f"38{len(merchant):02d}" + merchant + "5303704" + "5802VN"
+            + "6304")
+    expected = body + format(crc16_ccitt_false(body.encode()), "04X")
+    payload = vietqr_payload(bin_code="970436", account="12345678901234")
+    assert payload == expected
+    fields = parse_tlv(payload)
+    assert fields["01"] == "11" and "54" not in fields and "62" not in fields
+
+
+def test_purpose_is_folded_to_ascii_and_cut_at_25():
+    assert ascii_purpose("Đơn hàng ĐH-7KQ2 của chị Mỷ, bản Tả Phìn") == "don hang dh-7kq2 cua chi"
+    payload = vietqr_payload(bin_code="970415", account="1", amount_vnd=5, purpose="Đặc sản Điện Biên!")
+    assert parse_tlv(parse_tlv(payload)["62"])["08"] == "dac san dien bien"
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"bin_code": "97041", "account": "1"},
+    {"bin_code": "970415", "account": "12-34"},
+    {"bin_code": "970415", "account": "1", "amount_vnd": 0},
+    {"bin_code": "970415", "account": "1", "amount_vnd": 1.5},
+])
+def test_bad_input_is_refused(kwargs):
+    with pytest.raises(Invalid):
+        vietqr_payload(**kwargs)
