@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from ocopkit.site import bp as site_bp
     from onboarding.views import bp as onboarding_bp
+    from payments.views import bp as payments_bp
     from shop.order_views import bp as orders_bp
     from shop.trace_views import bp as trace_bp
     from shop.views import bp as shop_bp
@@ -51,6 +52,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(shop_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(trace_bp)
+    app.register_blueprint(payments_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -4,4 +4,5 @@
 def load_all() -> None:
     import ocopkit.users  # noqa: F401
     import onboarding.models  # noqa: F401
+    import payments.models  # noqa: F401
     import shop.models  # noqa: F401

@@ -282,6 +282,10 @@ def withdraw_consent(session: Session, actor, producer: Producer,
     consent.withdrawn_at = utcnow()
     consent.withdrawn_by_id = actor.id
     session.flush()
+    if purpose == ConsentPurpose.link_payment_account:
+        from payments.accounts import disable_all
+
+        disable_all(session, actor, producer)
     record_change(session, actor, producer, "consent_withdrawn", purpose.value)
     return consent
 
@@ -337,8 +341,17 @@ class Step:
     done: bool
 
 
+def _has_published_booth(session: Session, producer_id: int) -> bool:
+    from shop.models import Booth, BoothStatus  # lazy: shop depends on onboarding
+
+    return session.scalar(select(Booth.id).where(
+        Booth.producer_id == producer_id, Booth.status == BoothStatus.published)) is not None
+
+
 def onboarding_progress(session: Session, producer: Producer) -> list[Step]:
     """The road to 'booth + payment account + first sale', one step per milestone."""
+    from payments.accounts import has_verified_account
+
     consents = active_consents(session, producer.id)
     has_login = session.scalar(select(User.id).where(User.producer_id == producer.id)) is not None
     trained = session.scalar(select(Training.id).where(Training.producer_id == producer.id)
@@ -349,7 +362,8 @@ def onboarding_progress(session: Session, producer: Producer) -> list[Step]:
         Step("consent", N_("Consent to publish a booth"), ConsentPurpose.publish_booth in consents),
         Step("training", N_("Attended a training"), trained),
         Step("login", N_("Own login (optional)"), has_login),
-        Step("booth", N_("Published booth"), False),
-        Step("payment_account", N_("Verified payment account"), False),
+        Step("booth", N_("Published booth"), _has_published_booth(session, producer.id)),
+        Step("payment_account", N_("Verified payment account"),
+             has_verified_account(session, producer.id)),
         Step("first_sale", N_("First sale"), False),
     ]

@@ -242,5 +242,9 @@ def action_label(action: str) -> str:
     labels = {"registered": _("registered"), "updated": _("details changed"),
               "imported": _("imported from a file"), "import_updated": _("changed by an import"),
               "consent_given": _("consent recorded"), "consent_withdrawn": _("consent withdrawn"),
-              "login_given": _("login given"), "training_recorded": _("training recorded")}
+              "login_given": _("login given"), "training_recorded": _("training recorded"),
+              "account_linked": _("payment account linked"),
+              "account_changed": _("payment account changed"),
+              "account_verified": _("payment account verified"),
+              "account_disabled": _("payment account disabled")}
     return labels.get(action, action)

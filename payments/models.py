@@ -1,0 +1,68 @@
+"""Linked payment accounts and their verification periods."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ocopkit.db import Base, UTCDateTime, utcnow
+
+
+def _enum(cls, length=20):
+    return Enum(cls, native_enum=False, length=length, validate_strings=True)
+
+
+class AccountKind(str, enum.Enum):
+    bank = "bank"
+    ewallet = "ewallet"
+    mobile_money = "mobile_money"
+
+
+class AccountStatus(str, enum.Enum):
+    pending = "pending"
+    verified = "verified"
+    disabled = "disabled"
+
+
+class VerificationMethod(str, enum.Enum):
+    test_transfer = "test_transfer"
+    statement = "statement"
+    in_person = "in_person"
+
+
+class LinkedAccount(Base):
+    """A producer's bank account, e-wallet or mobile-money account that buyers pay into."""
+
+    __tablename__ = "linked_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
+    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind))
+    bank_bin: Mapped[str | None] = mapped_column(String(6))
+    provider: Mapped[str] = mapped_column(String(60), default="")
+    account_number: Mapped[str] = mapped_column(String(40))
+    holder_name: Mapped[str] = mapped_column(String(120))
+    status: Mapped[AccountStatus] = mapped_column(_enum(AccountStatus),
+                                                  default=AccountStatus.pending)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    verifications = relationship("AccountVerification", order_by="AccountVerification.id",
+                                 cascade="all, delete-orphan")
+
+
+class AccountVerification(Base):
+    """A period during which an account was verified: reports ask "verified on day D?"."""
+
+    __tablename__ = "account_verification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("linked_account.id"), index=True)
+    method: Mapped[VerificationMethod] = mapped_column(_enum(VerificationMethod))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    verified_by = relationship("User", lazy="joined")

@@ -1,0 +1,113 @@
+"""Payment-account pages for officers and producers."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ocopkit.db import get_session, transaction
+from ocopkit.errors import Invalid
+from ocopkit.forms import attach_error
+from ocopkit.i18n import error_text
+from onboarding.producers import get_producer
+from payments import accounts
+from payments.forms import AccountForm, ActionForm, VerifyForm
+from payments.models import AccountKind
+
+bp = Blueprint("payments", __name__, url_prefix="/payments")
+
+
+def _details(form: AccountForm) -> accounts.AccountDetails:
+    return accounts.AccountDetails(kind=AccountKind(form.kind.data),
+                                   account_number=form.account_number.data,
+                                   holder_name=form.holder_name.data,
+                                   bank_bin=form.bank_bin.data or None,
+                                   provider=form.provider.data or "")
+
+
+@bp.route("/producers/<int:producer_id>/accounts", methods=["GET", "POST"])
+@login_required
+def producer_accounts(producer_id: int):
+    db = get_session()
+    producer = get_producer(db, current_user, producer_id)
+    form = AccountForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with transaction(db):
+                accounts.link_account(db, current_user, producer, _details(form))
+        except Invalid as e:
+            attach_error(form, e, error_text(e))
+            status = 422
+        else:
+            flash(_("Account linked. An officer must verify it before buyers pay into it."),
+                  "info")
+            return redirect(url_for("payments.producer_accounts", producer_id=producer_id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("payments/accounts.html", producer=producer, form=form,
+                           items=accounts.accounts_of(db, producer.id), mask=accounts.mask,
+                           verify_form=VerifyForm(), action_form=ActionForm()), status
+
+
+@bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
+@login_required
+def account_edit(account_id: int):
+    db = get_session()
+    account = accounts.get_account(db, current_user, account_id)
+    form = AccountForm(obj=account) if request.method == "GET" else AccountForm()
+    if request.method == "GET":
+        form.kind.data = account.kind.value
+        form.provider.data = account.provider if account.kind != AccountKind.bank else ""
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with transaction(db):
+                accounts.change_account(db, current_user, account, _details(form))
+        except Invalid as e:
+            db.expire_all()
+            attach_error(form, e, error_text(e))
+            status = 422
+        else:
+            flash(_("Saved. A changed account must be verified again."), "info")
+            return redirect(url_for("payments.producer_accounts",
+                                    producer_id=account.producer_id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("payments/account_edit.html", account=account, form=form), status
+
+
+def _account_action(account_id: int, form, action, done: str):
+    db = get_session()
+    account = accounts.get_account(db, current_user, account_id)
+    if form.validate_on_submit():
+        try:
+            with transaction(db):
+                action(db, account)
+        except Invalid as e:
+            flash(error_text(e), "error")
+        else:
+            flash(done, "info")
+    return redirect(url_for("payments.producer_accounts", producer_id=account.producer_id))
+
+
+@bp.post("/accounts/<int:account_id>/verify")
+@login_required
+def account_verify(account_id: int):
+    form = VerifyForm()
+    return _account_action(account_id, form, lambda db, a: accounts.verify_account(
+        db, current_user, a, form.method.data), _("Account verified."))
+
+
+@bp.post("/accounts/<int:account_id>/disable")
+@login_required
+def account_disable(account_id: int):
+    return _account_action(account_id, ActionForm(), lambda db, a: accounts.disable_account(
+        db, current_user, a), _("Account disabled."))
+
+
+@bp.app_template_filter("account_status")
+def account_status(status) -> str:
+    labels = {"pending": _("waiting for verification"), "verified": _("verified"),
+              "disabled": _("disabled")}
+    return labels.get(getattr(status, "value", status), str(status))
