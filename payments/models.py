@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ocopkit.db import Base, UTCDateTime, utcnow
@@ -66,3 +66,46 @@ class AccountVerification(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     verified_by = relationship("User", lazy="joined")
+
+
+class Channel(str, enum.Enum):
+    card = "card"
+    vietqr = "vietqr"
+    cash = "cash"
+    external = "external"
+
+
+class EntryKind(str, enum.Enum):
+    sale = "sale"
+    refund = "refund"
+    payout = "payout"
+
+
+class EntryStatus(str, enum.Enum):
+    completed = "completed"
+    refunded = "refunded"
+    cancelled = "cancelled"
+
+
+class LedgerEntry(Base):
+    """One completed sale, refund or payout of a producer, on ocopkit or another platform.
+
+    Amounts are whole đồng, positive; `kind` says which way the money went. `platform` and
+    `reference` identify an entry from outside (unique together, so re-imports are no-ops)."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (UniqueConstraint("platform", "reference"),
+                      CheckConstraint("amount_vnd > 0", name="amount_positive"),
+                      Index("ix_ledger_entry_producer_occurred", "producer_id", "occurred_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id"), index=True)
+    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    platform: Mapped[str] = mapped_column(String(40), default="ocopkit")
+    status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus))
+    amount_vnd: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reference: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
