@@ -179,6 +179,16 @@ def import_register_command(path, dry_run):
     _run_import(import_register, path, dry_run)
 
 
+@cli.command("import-transactions")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file; write nothing.")
+def import_transactions_command(path, dry_run):
+    """Import sales made on other platforms into the ledger (all-or-nothing, idempotent)."""
+    from payments.imports import import_transactions
+
+    _run_import(import_transactions, path, dry_run)
+
+
 @cli.command("labels")
 @click.option("--batch", "trace_code", required=True, help="The batch's trace code (/t/<code>).")
 @click.option("--count", default=24, show_default=True, type=click.IntRange(1, 5000))

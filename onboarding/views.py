@@ -190,7 +190,8 @@ def login_grant(producer_id: int):
         _("The producer can now log in."))
 
 
-def _import_page(kind: str, importer):
+def import_page(kind: str, importer, columns: tuple[str, ...]):
+    """The upload page shared by every all-or-nothing CSV import."""
     form = ImportForm()
     summary, errors, failure = None, [], None
     status = 200
@@ -210,21 +211,19 @@ def _import_page(kind: str, importer):
     elif request.method == "POST":
         status = 422
     return render_template("onboarding/import.html", form=form, kind=kind, summary=summary,
-                           errors=errors, failure=failure, columns=(
-                               imports.REGISTER_COLUMNS if kind == "register"
-                               else imports.COMMUNE_COLUMNS)), status
+                           errors=errors, failure=failure, columns=columns), status
 
 
 @bp.route("/imports/register", methods=["GET", "POST"])
 @role_required(*STAFF)
 def import_register():
-    return _import_page("register", imports.import_register)
+    return import_page("register", imports.import_register, imports.REGISTER_COLUMNS)
 
 
 @bp.route("/imports/communes", methods=["GET", "POST"])
 @role_required(Role.admin)
 def import_communes():
-    return _import_page("communes", imports.import_communes)
+    return import_page("communes", imports.import_communes, imports.COMMUNE_COLUMNS)
 
 
 @bp.app_template_filter("purpose_label")
@@ -246,5 +245,6 @@ def action_label(action: str) -> str:
               "account_linked": _("payment account linked"),
               "account_changed": _("payment account changed"),
               "account_verified": _("payment account verified"),
-              "account_disabled": _("payment account disabled")}
+              "account_disabled": _("payment account disabled"),
+              "sale_imported": _("sale on another platform imported")}
     return labels.get(action, action)

@@ -9,8 +9,11 @@ from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid
 from ocopkit.forms import attach_error
 from ocopkit.i18n import error_text
+from ocopkit.auth import role_required
+from ocopkit.users import Role
 from onboarding.producers import get_producer
-from payments import accounts
+from onboarding.views import import_page
+from payments import accounts, imports
 from payments.forms import AccountForm, ActionForm, VerifyForm
 from payments.models import AccountKind
 
@@ -104,6 +107,12 @@ def account_verify(account_id: int):
 def account_disable(account_id: int):
     return _account_action(account_id, ActionForm(), lambda db, a: accounts.disable_account(
         db, current_user, a), _("Account disabled."))
+
+
+@bp.route("/imports/transactions", methods=["GET", "POST"])
+@role_required(Role.admin, Role.officer)
+def import_transactions():
+    return import_page("transactions", imports.import_transactions, imports.COLUMNS)
 
 
 @bp.app_template_filter("account_status")
