@@ -189,6 +189,31 @@ def import_transactions_command(path, dry_run):
     _run_import(import_transactions, path, dry_run)
 
 
+@cli.group()
+def payments():
+    """Card payments."""
+
+
+@payments.command("reconcile")
+@click.option("--hours", default=48, show_default=True, type=click.IntRange(1, 24 * 90))
+def payments_reconcile(hours):
+    """Re-read recent unfinished card payments from the gateway (repairs lost webhooks)."""
+    from datetime import timedelta
+
+    from payments.gateway import GatewayClient, GatewayError
+    from payments.transactions import reconcile
+
+    cfg = current_app.config
+    session = get_session()
+    try:
+        with transaction(session):
+            repaired = reconcile(session, GatewayClient(cfg["GATEWAY_URL"], cfg["GATEWAY_KEY"]),
+                                 since=timedelta(hours=hours))
+    except GatewayError as e:
+        _fail(_("The payment gateway did not answer: %(error)s", error=str(e)))
+    click.echo(_("%(n)s payment(s) recorded that a webhook had missed.", n=repaired))
+
+
 @cli.command("labels")
 @click.option("--batch", "trace_code", required=True, help="The batch's trace code (/t/<code>).")
 @click.option("--count", default=24, show_default=True, type=click.IntRange(1, 5000))

@@ -27,6 +27,9 @@ class Defaults:
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
     IMPORT_MAX_BYTES = 10 * 1024 * 1024
     PUBLIC_BASE_URL = ""
+    GATEWAY_URL = "http://127.0.0.1:8420"
+    GATEWAY_KEY = "sk_test_ocopkit"
+    WEBHOOK_SECRET = ""
     MEDIA_ROOT = str(INSTANCE / "media")
     PHOTO_MAX_BYTES = 10 * 1024 * 1024
     PHOTO_MAX_PIXELS = 40_000_000

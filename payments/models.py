@@ -109,3 +109,40 @@ class LedgerEntry(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reference: Mapped[str] = mapped_column(String(80))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AttemptStatus(str, enum.Enum):
+    created = "created"
+    processing = "processing"
+    succeeded = "succeeded"
+    failed = "failed"
+    canceled = "canceled"
+
+
+class PaymentAttempt(Base):
+    """One try at paying an order by card: the idempotency key is stored before the gateway
+    is called and reused on retry; the gateway's PaymentIntent id is stored after."""
+
+    __tablename__ = "payment_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    amount_vnd: Mapped[int] = mapped_column(Integer)
+    status: Mapped[AttemptStatus] = mapped_column(_enum(AttemptStatus),
+                                                  default=AttemptStatus.created)
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookEvent(Base):
+    """A gateway event already handled: inserted in the same transaction as its effect."""
+
+    __tablename__ = "webhook_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(80), unique=True)
+    type: Mapped[str] = mapped_column(String(80))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

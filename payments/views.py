@@ -1,21 +1,29 @@
 """Payment-account pages for officers and producers."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import json
+import time
+
+from flask import (
+    Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
+from ocopkit.auth import role_required
 from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid
-from ocopkit.forms import attach_error
+from ocopkit.forms import attach_error, csrf
 from ocopkit.i18n import error_text
-from ocopkit.auth import role_required
 from ocopkit.users import Role
 from onboarding.producers import get_producer
 from onboarding.views import import_page
-from payments import accounts, imports
+from payments import accounts, imports, transactions
 from payments.forms import AccountForm, ActionForm, VerifyForm
+from payments.gateway import GatewayClient, GatewayError
 from payments.models import AccountKind
+from payments.signatures import SignatureError, verify_signature
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -113,6 +121,34 @@ def account_disable(account_id: int):
 @role_required(Role.admin, Role.officer)
 def import_transactions():
     return import_page("transactions", imports.import_transactions, imports.COLUMNS)
+
+
+def gateway_client() -> GatewayClient:
+    cfg = current_app.config
+    return GatewayClient(cfg["GATEWAY_URL"], cfg["GATEWAY_KEY"])
+
+
+@bp.post("/webhook")
+@csrf.exempt
+def webhook():
+    """Gateway events: signature checked over the raw body first; each event applied once."""
+    payload = request.get_data(cache=False)
+    try:
+        verify_signature(payload, request.headers.get("Stripe-Signature"),
+                         current_app.config["WEBHOOK_SECRET"], int(time.time()))
+        event = json.loads(payload)
+        event_id = event["id"]
+    except (SignatureError, ValueError, KeyError, TypeError):
+        return jsonify(error="bad signature or payload"), 400
+    db = get_session()
+    try:
+        with transaction(db):
+            transactions.handle_event(db, gateway_client(), event)
+    except IntegrityError:
+        return jsonify(received=True, duplicate=True)
+    except GatewayError:
+        return jsonify(error="gateway unavailable, retry later"), 503
+    return jsonify(received=True, event=event_id)
 
 
 @bp.app_template_filter("account_status")

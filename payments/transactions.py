@@ -1,0 +1,148 @@
+"""Card payments of orders: a pure status machine, starting a payment, applying what the
+gateway says (re-read as the truth), reconciliation, and the ledger entries they produce."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ocopkit.db import utcnow
+from ocopkit.errors import Invalid, N_
+from payments.gateway import GatewayClient, GatewayError, PaymentIntent
+from payments.models import (
+    AttemptStatus, Channel, EntryKind, EntryStatus, LedgerEntry, PaymentAttempt, WebhookEvent,
+)
+from shop.models import Order, OrderStatus, PaymentMethod
+
+FINAL = {AttemptStatus.succeeded, AttemptStatus.canceled}
+_ALLOWED = {
+    AttemptStatus.created: {AttemptStatus.processing, AttemptStatus.succeeded,
+                            AttemptStatus.failed, AttemptStatus.canceled},
+    AttemptStatus.processing: {AttemptStatus.succeeded, AttemptStatus.failed,
+                               AttemptStatus.canceled},
+    AttemptStatus.failed: {AttemptStatus.processing, AttemptStatus.succeeded,
+                           AttemptStatus.canceled},
+    AttemptStatus.succeeded: set(),
+    AttemptStatus.canceled: set(),
+}
+_FROM_INTENT = {
+    "requires_payment_method": AttemptStatus.failed,
+    "requires_confirmation": AttemptStatus.created,
+    "requires_action": AttemptStatus.processing,
+    "requires_capture": AttemptStatus.processing,
+    "processing": AttemptStatus.processing,
+    "succeeded": AttemptStatus.succeeded,
+    "canceled": AttemptStatus.canceled,
+}
+
+
+class PaymentUnavailable(Invalid):
+    """The gateway could not be reached: nothing was paid, the buyer may try again."""
+
+
+def next_status(current: AttemptStatus | str, new: AttemptStatus | str) -> AttemptStatus:
+    """Where an attempt goes when the gateway reports `new`. Final states never change, so
+    late or out-of-order events (a failure after success) cannot undo a payment."""
+    current, new = AttemptStatus(current), AttemptStatus(new)
+    return new if new in _ALLOWED[current] else current
+
+
+def status_of_intent(intent: PaymentIntent) -> AttemptStatus:
+    if intent.status == "requires_payment_method" and not intent.error_code:
+        return AttemptStatus.created
+    return _FROM_INTENT.get(intent.status, AttemptStatus.processing)
+
+
+def order_paid_vnd(session: Session, order_id: int) -> int:
+    """What was paid for the order on ocopkit, minus refunds."""
+    rows = session.execute(select(LedgerEntry.kind, LedgerEntry.amount_vnd).where(
+        LedgerEntry.order_id == order_id, LedgerEntry.status != EntryStatus.cancelled))
+    return sum(amount if kind == EntryKind.sale else -amount if kind == EntryKind.refund else 0
+               for kind, amount in rows)
+
+
+def is_paid(session: Session, order_id: int) -> bool:
+    return session.scalar(select(LedgerEntry.id).where(
+        LedgerEntry.order_id == order_id, LedgerEntry.kind == EntryKind.sale,
+        LedgerEntry.channel == Channel.card).limit(1)) is not None
+
+
+def start_card_payment(session: Session, client: GatewayClient, order: Order, *,
+                       payment_method: str | None = None) -> PaymentAttempt:
+    """Create a PaymentIntent for the order's total (whole đồng). With a payment method it is
+    confirmed at once (saved or test cards); otherwise the card page confirms it in the
+    browser. The attempt and its key are flushed before the gateway is called."""
+    if order.payment_method != PaymentMethod.card:
+        raise Invalid(None, N_("This order is not paid by card."))
+    if order.status == OrderStatus.cancelled:
+        raise Invalid(None, N_("This order was cancelled."))
+    if is_paid(session, order.id):
+        raise Invalid(None, N_("This order is already paid."))
+    attempt = PaymentAttempt(order_id=order.id, amount_vnd=order.total_vnd,
+                             idempotency_key=f"order-{order.id}-{secrets.token_hex(8)}")
+    session.add(attempt)
+    session.flush()
+    try:
+        intent = client.create_payment_intent(
+            amount_vnd=order.total_vnd, idempotency_key=attempt.idempotency_key,
+            metadata={"order": order.reference, "attempt": str(attempt.id)},
+            payment_method=payment_method, confirm=payment_method is not None)
+    except GatewayError as e:
+        if e.code == "card_declined":
+            attempt.status, attempt.error_code = AttemptStatus.failed, e.code
+            session.flush()
+            raise Invalid("card", N_("The card was declined. Try another card or another way "
+                                     "to pay; the order is kept.")) from e
+        raise PaymentUnavailable(None, N_("Card payment is not available right now. Nothing "
+                                          "was charged; try again in a few minutes.")) from e
+    attempt.intent_id = intent.id
+    apply_intent(session, attempt, intent)
+    return attempt
+
+
+def apply_intent(session: Session, attempt: PaymentAttempt, intent: PaymentIntent) -> bool:
+    """Move the attempt to what the gateway says; record the sale once. Returns True when
+    this call recorded the payment."""
+    attempt.status = next_status(attempt.status, status_of_intent(intent))
+    attempt.error_code = intent.error_code or attempt.error_code
+    session.flush()
+    if attempt.status != AttemptStatus.succeeded or intent.amount != attempt.amount_vnd:
+        return False
+    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.platform == "ocopkit",
+                                                   LedgerEntry.reference == intent.id)):
+        return False
+    order = session.get(Order, attempt.order_id)
+    session.add(LedgerEntry(producer_id=order.producer_id, order_id=order.id,
+                            kind=EntryKind.sale, channel=Channel.card, platform="ocopkit",
+                            status=EntryStatus.completed, amount_vnd=intent.amount,
+                            occurred_at=utcnow(), reference=intent.id))
+    session.flush()
+    return True
+
+
+def handle_event(session: Session, client: GatewayClient, event: dict) -> bool:
+    """Apply one verified webhook event. The event id is inserted first, in the caller's
+    transaction: a duplicate raises IntegrityError there, and the caller rolls back and
+    answers 200. The PaymentIntent is re-read from the gateway, so order does not matter."""
+    session.add(WebhookEvent(event_id=str(event["id"]), type=str(event.get("type", ""))))
+    session.flush()
+    if not str(event.get("type", "")).startswith("payment_intent."):
+        return False
+    intent_id = event.get("data", {}).get("object", {}).get("id")
+    attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.intent_id == intent_id))
+    if attempt is None:
+        return False
+    return apply_intent(session, attempt, client.retrieve_payment_intent(intent_id))
+
+
+def reconcile(session: Session, client: GatewayClient, *, since: timedelta) -> int:
+    """Re-read every unfinished recent attempt from the gateway (lost webhooks); returns how
+    many payments this recorded."""
+    cutoff: datetime = utcnow() - since
+    attempts = session.scalars(select(PaymentAttempt).where(
+        PaymentAttempt.intent_id.is_not(None), PaymentAttempt.created_at >= cutoff,
+        PaymentAttempt.status.not_in(FINAL)))
+    return sum(apply_intent(session, a, client.retrieve_payment_intent(a.intent_id))
+               for a in list(attempts))
