@@ -146,3 +146,45 @@ def reconcile(session: Session, client: GatewayClient, *, since: timedelta) -> i
         PaymentAttempt.status.not_in(FINAL)))
     return sum(apply_intent(session, a, client.retrieve_payment_intent(a.intent_id))
                for a in list(attempts))
+
+
+def refund_order(session: Session, client: GatewayClient, actor, order: Order, *,
+                 amount_vnd: int) -> LedgerEntry:
+    """Refund part or all of a card payment through the gateway, never more than what was
+    paid minus what was already refunded (the gateway itself does not always check)."""
+    from ocopkit.access import can_manage_producer
+    from ocopkit.errors import NotFound
+    from onboarding.models import Producer
+    from onboarding.producers import record_change
+
+    producer = session.get(Producer, order.producer_id)
+    if not can_manage_producer(actor, producer):
+        raise NotFound(N_("No such order."))
+    if not isinstance(amount_vnd, int) or amount_vnd <= 0:
+        raise Invalid("amount_vnd", N_("The amount must be a whole number of đồng above zero."))
+    balance = order_paid_vnd(session, order.id)
+    if amount_vnd > balance:
+        raise Invalid("amount_vnd", N_("At most %(balance)s đồng can be refunded."),
+                      balance=balance)
+    sale = session.scalar(select(LedgerEntry).where(
+        LedgerEntry.order_id == order.id, LedgerEntry.kind == EntryKind.sale,
+        LedgerEntry.channel == Channel.card))
+    if sale is None:
+        raise Invalid(None, N_("Only card payments are refunded here."))
+    key = f"refund-{order.id}-{secrets.token_hex(8)}"
+    try:
+        refund = client.create_refund(payment_intent=sale.reference, amount_vnd=amount_vnd,
+                                      idempotency_key=key, metadata={"order": order.reference})
+    except GatewayError as e:
+        raise PaymentUnavailable(None, N_("The refund could not reach the payment gateway; "
+                                          "nothing was refunded. Try again.")) from e
+    entry = LedgerEntry(producer_id=order.producer_id, order_id=order.id, kind=EntryKind.refund,
+                        channel=Channel.card, platform="ocopkit", status=EntryStatus.completed,
+                        amount_vnd=amount_vnd, occurred_at=utcnow(), reference=refund.id)
+    session.add(entry)
+    if amount_vnd == balance:
+        sale.status = EntryStatus.refunded
+    session.flush()
+    record_change(session, actor, producer, "order_refunded",
+                  f"{order.reference}: {amount_vnd}")
+    return entry
