@@ -66,3 +66,19 @@ def parse_tlv(payload: str) -> dict[str, str]:
         fields[tag] = payload[i + 4:i + 4 + length]
         i += 4 + length
     return fields
+
+
+def qr_png(payload: str, side_px: int = 360) -> bytes:
+    """The payload as a PNG QR code (error correction M, as banking apps expect)."""
+    import io
+
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=1)
+    code.add_data(payload)
+    code.make(fit=True)
+    code.box_size = max(1, side_px // (code.modules_count + 8))
+    out = io.BytesIO()
+    code.make_image().save(out)
+    return out.getvalue()

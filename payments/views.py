@@ -1,11 +1,13 @@
 """Payment-account pages for officers and producers."""
 from __future__ import annotations
 
+import io
 import json
 import time
 
 from flask import (
-    Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for,
+    Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
+    send_file, url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -19,7 +21,7 @@ from ocopkit.i18n import error_text
 from ocopkit.users import Role
 from onboarding.producers import get_producer
 from onboarding.views import import_page
-from payments import accounts, imports, transactions
+from payments import accounts, imports, transactions, vietqr
 from payments.forms import AccountForm, ActionForm, VerifyForm
 from payments.gateway import GatewayClient, GatewayError
 from payments.models import AccountKind
@@ -121,6 +123,19 @@ def account_disable(account_id: int):
 @role_required(Role.admin, Role.officer)
 def import_transactions():
     return import_page("transactions", imports.import_transactions, imports.COLUMNS)
+
+
+@bp.get("/producers/<int:producer_id>/vietqr.png")
+def booth_vietqr(producer_id: int):
+    """The static VietQR code of a producer's verified bank account (any amount)."""
+    account = accounts.verified_bank_account(get_session(), producer_id)
+    if account is None:
+        abort(404)
+    png = vietqr.qr_png(vietqr.vietqr_payload(bin_code=account.bank_bin,
+                                              account=account.account_number))
+    response = send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 def gateway_client() -> GatewayClient:

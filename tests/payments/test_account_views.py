@@ -75,3 +75,26 @@ def test_other_communes_officer_gets_404_and_nothing_changes(client, session, lo
                        data={"method": "statement"}).status_code == 404
     session.refresh(account)
     assert account.status == AccountStatus.pending
+
+
+def test_verified_bank_account_gives_a_static_vietqr_that_decodes(client, session, login):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from payments.accounts import AccountDetails, link_account, verify_account
+    from payments.models import AccountKind
+    from payments.vietqr import parse_tlv
+
+    officer, producer = _world(session)
+    assert client.get(f"/payments/producers/{producer.id}/vietqr.png").status_code == 404
+    account = link_account(session, officer, producer, AccountDetails(
+        AccountKind.bank, "0011001932418", "GIANG A DE", bank_bin="970415"))
+    verify_account(session, officer, account, "statement")
+    session.commit()
+    response = client.get(f"/payments/producers/{producer.id}/vietqr.png")
+    assert response.mimetype == "image/png"
+    text = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.data)).convert("L"))[0].text
+    fields = parse_tlv(text)
+    assert fields["01"] == "11" and "970415" in fields["38"] and "0011001932418" in fields["38"]
