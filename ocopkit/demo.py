@@ -17,6 +17,7 @@ from onboarding.producers import ProducerData, record_consent, record_training, 
 from onboarding.reference import ethnic_group_lookup, find_ethnic_group
 
 DEMO_DB = INSTANCE / "demo.sqlite3"
+DEMO_MEDIA = INSTANCE / "demo-media"
 
 COMMUNES_CSV = """code,name,ethnic_minority_area
 DB-MP,Mường Phăng,có
@@ -67,7 +68,61 @@ def draw_photo(seed: int, colour: tuple[int, int, int], size=(1200, 900)) -> byt
     return out.getvalue()
 
 
-def build_demo(session: Session) -> list[tuple[str, str, str]]:
+PRODUCTS = {
+    "DB-HH-001": [("Gạo Séng Cù Mường Phăng", "rice", "kg", 45000, (214, 196, 150)),
+                  ("Xôi nếp nương", "rice", "gói", 30000, (230, 220, 190))],
+    "DB-HH-002": [("Thịt trâu gác bếp", "meat", "gói", 180000, (120, 60, 40)),
+                  ("Chẩm chéo Mường Phăng", "spices", "hũ", 40000, (170, 40, 30))],
+    "DB-HH-003": [("Chè Shan Tuyết cổ thụ", "tea", "gói", 120000, (70, 120, 50))],
+    "DB-HH-005": [("Mật ong rừng Na Sang", "honey", "chai", 250000, (200, 140, 30))],
+    "DB-HH-006": [("Thuốc tắm lá người Dao", "herbs", "gói", 50000, (60, 100, 60))],
+    "DB-HTX-01": [("Chè Shan Tuyết Tủa Chùa loại đặc biệt", "tea", "hộp", 350000, (50, 100, 40)),
+                  ("Chè xanh Tủa Chùa", "tea", "gói", 90000, (90, 140, 60)),
+                  ("Chè vàng Shan Tuyết", "tea", "gói", 150000, (170, 140, 50))],
+    "DB-DN-01": [("Cà phê Arabica Mường Ảng", "coffee", "gói", 160000, (90, 55, 30))],
+}
+
+
+def _seed_shop(session: Session, officer, producers: dict, media_root) -> None:
+    """Booths with Pillow-drawn photos, a verified bank account, a batch with its steps."""
+    from datetime import datetime, timezone
+
+    from payments.accounts import AccountDetails, link_account, verify_account
+    from payments.models import AccountKind
+    from shop.booths import (
+        ProductData, add_product_photo, create_booth, create_product, publish_booth,
+    )
+    from shop.traceability import add_event, create_lot
+
+    for n, (code, items) in enumerate(PRODUCTS.items()):
+        producer = producers[code]
+        booth = create_booth(session, officer, producer, title=f"Gian hàng {producer.name}",
+                             story="Sản phẩm làm tại bản, theo cách của ông bà để lại.")
+        for m, (name, category, unit, price, colour) in enumerate(items):
+            product = create_product(session, officer, booth, ProductData(
+                name=name, unit=unit, price_vnd=price, category=category, stock=40,
+                status="published", description=f"{name}, đặc sản {producer.commune.name}.",
+                ocop_stars=producer.ocop_stars))
+            add_product_photo(session, officer, product, draw_photo(n * 10 + m, colour),
+                              media_root)
+            if m == 0:
+                lot = create_lot(session, officer, product, lot_code=f"L2026{n:02d}",
+                                 produced_on=date(2026, 10, 1), expires_on=date(2027, 10, 1),
+                                 origin=producer.village)
+                add_event(session, officer, lot, kind="harvested", place=producer.village,
+                          occurred_at=datetime(2026, 10, 1, 1, tzinfo=timezone.utc))
+                add_event(session, officer, lot, kind="packed", place=producer.commune.name,
+                          occurred_at=datetime(2026, 10, 5, 3, tzinfo=timezone.utc))
+        publish_booth(session, officer, booth)
+        if n % 2 == 0:
+            record_consent(session, officer, producer, ConsentPurpose.link_payment_account)
+            account = link_account(session, officer, producer, AccountDetails(
+                AccountKind.bank, f"0011{n:03d}932418", producer.representative.upper(),
+                bank_bin="970405"))
+            verify_account(session, officer, account, "in_person")
+
+
+def build_demo(session: Session, media_root) -> list[tuple[str, str, str]]:
     """Fill an empty database; returns (role, username, password) of the demo logins."""
     import_communes(session, SYSTEM, COMMUNES_CSV)
     communes = {c.code: c for c in session.scalars(select(Commune))}
@@ -79,6 +134,7 @@ def build_demo(session: Session) -> list[tuple[str, str, str]]:
                           communes=list(communes.values()))
     groups = ethnic_group_lookup(session)
     today = utcnow().date()
+    producers = {}
     for i, (code, kind, name, rep, phone, group, commune, village, stars) in enumerate(PRODUCERS):
         producer = register_producer(session, officer, ProducerData(
             code=code, kind=ProducerKind(kind), name=name, representative=rep, phone=phone,
@@ -86,11 +142,13 @@ def build_demo(session: Session) -> list[tuple[str, str, str]]:
             village=village, ocop_stars=stars,
             ocop_certificate_no=f"OCOP-ĐB-{2024 + i % 2}-{i + 1:03d}" if stars else None,
             ocop_certified_on=date(2024 + i % 2, 3 + i % 6, 10) if stars else None))
-        if i % 3 != 2:
+        producers[code] = producer
+        if code in PRODUCTS:
             record_consent(session, officer, producer, ConsentPurpose.publish_booth)
         if i % 2 == 0:
             record_training(session, officer, producer, held_on=today - timedelta(days=30 + i),
                             topic="Bán hàng trên sàn thương mại điện tử", trainer="Sở Công Thương")
+    _seed_shop(session, officer, producers, media_root)
     return [("admin", "admin", admin_password), ("officer", "canbo", officer_password)]
 
 
@@ -100,13 +158,16 @@ def prepare_demo():
     from ocopkit.db import get_session, transaction
     from ocopkit.migrate import upgrade
 
+    import shutil
+
     for suffix in ("", "-wal", "-shm"):
         DEMO_DB.with_name(DEMO_DB.name + suffix).unlink(missing_ok=True)
+    shutil.rmtree(DEMO_MEDIA, ignore_errors=True)
     url = f"sqlite:///{DEMO_DB}"
-    app = create_app({"DATABASE_URL": url, "ENV": "development"})
+    app = create_app({"DATABASE_URL": url, "ENV": "development", "MEDIA_ROOT": str(DEMO_MEDIA)})
     upgrade(url)
     with app.app_context():
         session = get_session()
         with transaction(session):
-            credentials = build_demo(session)
+            credentials = build_demo(session, DEMO_MEDIA)
     return app, credentials

@@ -21,7 +21,9 @@ CONTENT_SECURITY_POLICY = (
 
 @bp.get("/")
 def home():
-    return render_template("home.html")
+    from shop.views import home as shop_home
+
+    return shop_home()
 
 
 @bp.get("/healthz")
@@ -61,6 +63,6 @@ def add_security_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
-    if current_user and current_user.is_authenticated and request.endpoint != "static":
+    if current_user and current_user.is_authenticated and request.endpoint not in ("static", "shop.media"):
         response.headers["Cache-Control"] = "private, no-store"
     return response

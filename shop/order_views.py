@@ -1,4 +1,206 @@
-"""Cart, checkout and order management pages."""
-from flask import Blueprint
+"""Cart, checkout and order management pages. The cart lives in the signed session cookie
+(product id -> quantity), so buyers need no account and no JavaScript."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ocopkit.auth import role_required
+from ocopkit.db import get_session, transaction
+from ocopkit.errors import Invalid, NotFound
+from ocopkit.forms import attach_error
+from ocopkit.i18n import error_text
+from ocopkit.users import Role
+from shop import orders
+from shop.models import Booth, BoothStatus, OrderStatus, Product, ProductStatus
+from shop.order_forms import CartAddForm, CartUpdateForm, CheckoutForm, OrderActionForm
 
 bp = Blueprint("orders", __name__)
+CART_KEY = "cart"
+REFERENCE_SEPARATOR = "-"
+
+
+# --- the cart in the cookie -----------------------------------------------------------------
+
+def _cart() -> dict[int, int]:
+    raw = session.get(CART_KEY) or {}
+    cart = {}
+    for key, quantity in list(raw.items())[:orders.MAX_LINES]:
+        try:
+            product_id, quantity = int(key), int(quantity)
+        except (TypeError, ValueError):
+            continue
+        if 1 <= quantity <= orders.MAX_QUANTITY:
+            cart[product_id] = quantity
+    return cart
+
+
+def _save_cart(cart: dict[int, int]) -> None:
+    session[CART_KEY] = {str(k): v for k, v in cart.items()}
+
+
+def _on_sale(product_ids) -> dict[int, Product]:
+    """Products of the cart still for sale, with their booths, in one query."""
+    if not product_ids:
+        return {}
+    return {p.id: p for p in get_session().scalars(
+        select(Product).join(Booth, Product.booth_id == Booth.id)
+        .options(joinedload(Product.booth))
+        .where(Product.id.in_(product_ids), Product.status == ProductStatus.published,
+               Booth.status == BoothStatus.published))}
+
+
+def _cart_lines(cart: dict[int, int]):
+    products = _on_sale(list(cart))
+    gone = [pid for pid in cart if pid not in products]
+    if gone:
+        for pid in gone:
+            del cart[pid]
+        _save_cart(cart)
+        flash(_("Some products are no longer for sale and were taken out of your cart."),
+              "info")
+    lines = [{"product": products[pid], "quantity": q, "total_vnd": products[pid].price_vnd * q}
+             for pid, q in cart.items()]
+    lines.sort(key=lambda line: (line["product"].booth_id, line["product"].id))
+    return lines, sum(line["total_vnd"] for line in lines)
+
+
+@bp.post("/cart/add")
+def cart_add():
+    form = CartAddForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not _on_sale([form.product_id.data]):
+        abort(404)
+    cart = _cart()
+    if form.product_id.data not in cart and len(cart) >= orders.MAX_LINES:
+        flash(_("Your cart is full (%(n)s products). Check out first.", n=orders.MAX_LINES),
+              "error")
+        return redirect(url_for("orders.cart"))
+    cart[form.product_id.data] = min(cart.get(form.product_id.data, 0) + form.quantity.data,
+                                     orders.MAX_QUANTITY)
+    _save_cart(cart)
+    flash(_("Added to your cart."), "info")
+    return redirect(url_for("orders.cart"))
+
+
+@bp.post("/cart/update")
+def cart_update():
+    form = CartUpdateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    cart = _cart()
+    if form.quantity.data == 0:
+        cart.pop(form.product_id.data, None)
+    elif form.product_id.data in cart:
+        cart[form.product_id.data] = form.quantity.data
+    _save_cart(cart)
+    return redirect(url_for("orders.cart"))
+
+
+@bp.get("/cart")
+def cart():
+    lines, total = _cart_lines(_cart())
+    return render_template("orders/cart.html", lines=lines, total_vnd=total,
+                           update_form=CartUpdateForm())
+
+
+# --- checkout and the buyer's confirmation ----------------------------------------------------
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def checkout():
+    cart = _cart()
+    if not cart:
+        flash(_("Your cart is empty."), "info")
+        return redirect(url_for("orders.cart"))
+    form = CheckoutForm()
+    status = 200
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            with transaction(db):
+                placed = orders.place_order(
+                    db, lines=list(cart.items()), buyer_name=form.buyer_name.data,
+                    buyer_phone=form.buyer_phone.data,
+                    delivery_address=form.delivery_address.data, note=form.note.data or "",
+                    payment_method=form.payment_method.data)
+        except Invalid as error:
+            if error.field == "cart":  # sold out or no longer for sale: back to the cart
+                flash(error_text(error), "error")
+                return redirect(url_for("orders.cart"))
+            field = "buyer_phone" if error.field == "phone" else error.field
+            error.field = field
+            attach_error(form, error, error_text(error))
+            status = 422
+        else:
+            session.pop(CART_KEY, None)
+            references = REFERENCE_SEPARATOR.join(o.reference for o in placed)
+            return redirect(url_for("orders.confirmation", references=references))
+    elif form.is_submitted():
+        status = 422
+    lines, total = _cart_lines(cart)
+    return render_template("orders/checkout.html", form=form, lines=lines,
+                           total_vnd=total), status
+
+
+@bp.get("/orders/<references>")
+def confirmation(references: str):
+    parts = references.split(REFERENCE_SEPARATOR)
+    if not 1 <= len(parts) <= orders.MAX_LINES:
+        abort(404)
+    db = get_session()
+    placed = [orders.order_by_reference(db, part) for part in parts]  # NotFound -> 404
+    response = render_template("orders/confirmation.html", orders=placed,
+                               total_vnd=sum(o.total_vnd for o in placed))
+    # the page shows the buyer's own details: keep it out of shared caches
+    return response, 200, {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
+
+
+# --- management ---------------------------------------------------------------------------
+
+MANAGERS = (Role.producer, Role.officer, Role.admin)
+
+
+@bp.get("/manage/orders")
+@role_required(*MANAGERS)
+def manage_list():
+    status = request.args.get("status") or None
+    if status not in (None, *(s.value for s in OrderStatus)):
+        status = None
+    page = orders.list_orders(get_session(), current_user, status=status,
+                              page=request.args.get("page", 1, type=int))
+    return render_template("orders/manage_list.html", page=page, status=status,
+                           statuses=list(OrderStatus))
+
+
+@bp.get("/manage/orders/<int:order_id>")
+@role_required(*MANAGERS)
+def manage_detail(order_id: int):
+    order = orders.get_order(get_session(), current_user, order_id)  # NotFound -> 404
+    return render_template("orders/manage_detail.html", order=order,
+                           actions=orders.allowed_actions(order.status), form=OrderActionForm())
+
+
+@bp.post("/manage/orders/<int:order_id>/<action>")
+@role_required(*MANAGERS)
+def manage_action(order_id: int, action: str):
+    if action not in orders.ACTIONS:
+        abort(404)
+    form = OrderActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = get_session()
+    try:
+        with transaction(db):
+            order = orders.get_order(db, current_user, order_id)
+            orders.change_order_status(db, current_user, order, action)
+    except NotFound:
+        abort(404)
+    except Invalid as error:
+        flash(error_text(error), "error")
+    else:
+        flash(_("Order %(reference)s: done.", reference=order.reference), "info")
+    return redirect(url_for("orders.manage_detail", order_id=order_id))

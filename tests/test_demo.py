@@ -20,8 +20,8 @@ from onboarding.models import Consent, Producer
 CREDENTIAL = re.compile(r"^\s+(admin|officer): (\S+) / (\S+)\s*$")
 
 
-def test_demo_data_covers_several_ethnic_groups_and_kinds(session):
-    credentials = build_demo(session)
+def test_demo_data_covers_several_ethnic_groups_and_kinds(session, tmp_path):
+    credentials = build_demo(session, tmp_path)
     session.commit()
     producers = list(session.scalars(select(Producer)).unique())
     assert len({p.ethnic_group.name for p in producers}) >= 5

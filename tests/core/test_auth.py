@@ -343,7 +343,8 @@ def test_every_post_route_refuses_a_missing_csrf_token(csrf_app, session):
              if "POST" in rule.methods and rule.endpoint != "auth.login"]
     assert len(posts) >= 8
     for rule in posts:
-        url = rule.build({"producer_id": producer.id}, append_unknown=False)[1]
+        url = rule.build({name: producer.id for name in rule.arguments},
+                         append_unknown=False)[1]
         response = client.post(url, data={"purpose": "publish_booth", "confirmed": "y",
                                           "topic": "x", "trainer": "y", "held_on": "2024-01-01",
                                           "password": "123456", "code": "X1", "name": "X"})

@@ -1,0 +1,89 @@
+"""Forms of the booth editor and the buyers' search: syntax only; rules live in booths.py."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from shop.models import Category
+
+CATEGORY_LABELS = {
+    Category.tea: _l("Tea"), Category.rice: _l("Rice"), Category.coffee: _l("Coffee"),
+    Category.honey: _l("Honey"), Category.spices: _l("Spices"), Category.herbs: _l("Herbs"),
+    Category.fruit: _l("Fruit"), Category.meat: _l("Meat"), Category.drinks: _l("Drinks"),
+    Category.crafts: _l("Crafts"), Category.other: _l("Other"),
+}
+STATUS_CHOICES = [SelectChoice("draft", _l("Draft (not shown)")),
+                  SelectChoice("published", _l("Shown to buyers")),
+                  SelectChoice("hidden", _l("Hidden"))]
+STAR_CHOICES = [SelectChoice("", _l("No OCOP rating")), SelectChoice("3", "★★★"),
+                SelectChoice("4", "★★★★"), SelectChoice("5", "★★★★★")]
+_VND = re.compile(r"-?[0-9]+")
+
+
+class VNDField(StringField):
+    """A price typed as '120.000', '120 000' or '120000 ₫'; the data is an int."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("render_kw", {}).update({"inputmode": "numeric"})
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist:
+            raw = re.sub(r"[\s.,₫đ]|vnd", "", valuelist[0].strip().lower())
+            self.raw_text = valuelist[0]
+            if not _VND.fullmatch(raw):
+                raise ValueError(_l("Type the price in đồng, for example 120.000."))
+            self.data = int(raw)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{self.data:,}".replace(",", ".")
+
+
+def star_or_none(value) -> int | None:
+    return None if value in (None, "", "None") else int(value)
+
+
+class BoothForm(FlaskForm):
+    title = StringField(_l("Booth name"), validators=[DataRequired(), Length(max=120)])
+    story = TextAreaField(_l("Your story (Vietnamese)"), validators=[Optional(), Length(max=4000)])
+    story_own_language = TextAreaField(_l("Your story in your own language (optional)"),
+                                       validators=[Optional(), Length(max=4000)])
+
+
+class PhotoForm(FlaskForm):
+    photo = FileField(_l("Photo (JPEG, PNG or WebP)"), validators=[FileRequired()],
+                      render_kw={"accept": "image/*"})
+
+
+class ActionForm(FlaskForm):
+    """A button-only form (publish, suspend, remove): just the CSRF token."""
+
+
+class ProductForm(FlaskForm):
+    name = StringField(_l("Product name"), validators=[DataRequired(), Length(max=160)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
+    category = SelectField(_l("Category"), default="other",
+                           choices=[SelectChoice(c.value, label)
+                                    for c, label in CATEGORY_LABELS.items()])
+    unit = StringField(_l("Sold by (kg, gói, chai…)"), validators=[DataRequired(), Length(max=30)],
+                       render_kw={"list": "units"})
+    price_vnd = VNDField(_l("Price (đồng)"), validators=[InputRequired()])
+    stock = IntegerField(_l("In stock"), default=0, validators=[InputRequired()],
+                         render_kw={"inputmode": "numeric"})
+    status = SelectField(_l("Show to buyers?"), choices=STATUS_CHOICES, default="draft")
+    ocop_stars = SelectField(_l("OCOP stars"), choices=STAR_CHOICES, default="",
+                             coerce=star_or_none)
+    ocop_certificate_no = StringField(_l("OCOP certificate number"),
+                                      validators=[Optional(), Length(max=60)])
+    ocop_expires_on = DateField(_l("Certificate valid until (first day no longer valid)"),
+                                validators=[Optional()])
+    photo = FileField(_l("Add a photo (optional)"), render_kw={"accept": "image/*"})
+

@@ -1,0 +1,45 @@
+"""Run in worker processes by test_stock_race: buyers of one process, each with its own
+session on the process's own engine, start together and each try to buy one unit."""
+from __future__ import annotations
+
+import threading
+import time
+
+BUYER = {"buyer_name": "Người mua", "buyer_phone": "0912345678",
+         "delivery_address": "1 Đường Thử", "note": "", "payment_method": "cash"}
+
+
+def buy(database_url: str, product_id: int, buyers: int, start_at: float) -> list[str]:
+    from sqlalchemy.orm import Session
+
+    from ocopkit.db import make_engine
+    from ocopkit.models import load_all
+    from shop.orders import SoldOut, place_order
+
+    load_all()
+    engine = make_engine(database_url)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(buyers)
+
+    def one_buyer():
+        with Session(engine) as session:
+            barrier.wait()
+            try:
+                place_order(session, lines=[(product_id, 1)], **BUYER)
+                session.commit()
+                outcomes.append("ok")
+            except SoldOut:
+                session.rollback()
+                outcomes.append("sold_out")
+            except Exception as error:  # reported, so the test fails with the cause
+                session.rollback()
+                outcomes.append(f"error: {error!r}")
+
+    time.sleep(max(0.0, start_at - time.time()))
+    threads = [threading.Thread(target=one_buyer) for _ in range(buyers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    engine.dispose()
+    return outcomes
