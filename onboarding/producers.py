@@ -348,6 +348,19 @@ def _has_published_booth(session: Session, producer_id: int) -> bool:
         Booth.producer_id == producer_id, Booth.status == BoothStatus.published)) is not None
 
 
+def _has_sale(session: Session, producer_id: int) -> bool:
+    """A completed sale in the ledger, or an order delivered (cash on delivery)."""
+    from payments.models import EntryKind, EntryStatus, LedgerEntry
+    from shop.models import Order, OrderStatus
+
+    sale = select(LedgerEntry.id).where(LedgerEntry.producer_id == producer_id,
+                                        LedgerEntry.kind == EntryKind.sale,
+                                        LedgerEntry.status == EntryStatus.completed)
+    delivered = select(Order.id).where(Order.producer_id == producer_id,
+                                       Order.status == OrderStatus.delivered)
+    return session.scalar(sale.union(delivered).limit(1)) is not None
+
+
 def onboarding_progress(session: Session, producer: Producer) -> list[Step]:
     """The road to 'booth + payment account + first sale', one step per milestone."""
     from payments.accounts import has_verified_account
@@ -365,5 +378,5 @@ def onboarding_progress(session: Session, producer: Producer) -> list[Step]:
         Step("booth", N_("Published booth"), _has_published_booth(session, producer.id)),
         Step("payment_account", N_("Verified payment account"),
              has_verified_account(session, producer.id)),
-        Step("first_sale", N_("First sale"), False),
+        Step("first_sale", N_("First sale"), _has_sale(session, producer.id)),
     ]

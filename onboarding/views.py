@@ -246,5 +246,15 @@ def action_label(action: str) -> str:
               "account_changed": _("payment account changed"),
               "account_verified": _("payment account verified"),
               "account_disabled": _("payment account disabled"),
-              "sale_imported": _("sale on another platform imported")}
+              "sale_imported": _("sale on another platform imported"),
+              "booth_created": _("booth opened"), "booth_updated": _("booth changed"),
+              "booth_cover_set": _("booth cover photo changed"),
+              "booth_published": _("booth published"),
+              "booth_unpublished": _("booth no longer public"),
+              "booth_suspended": _("booth suspended"),
+              "product_created": _("product added"), "product_updated": _("product changed"),
+              "photo_added": _("photo added"), "photo_removed": _("photo removed"),
+              "order_confirm": _("order confirmed"), "order_ship": _("order shipped"),
+              "order_deliver": _("order delivered"), "order_cancel": _("order cancelled"),
+              "order_refunded": _("order refunded")}
     return labels.get(action, action)
