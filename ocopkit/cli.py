@@ -247,6 +247,63 @@ def labels_command(trace_code, count, fmt, out):
     click.echo(_("%(count)s labels written to %(path)s", count=count, path=str(out)))
 
 
+@cli.group()
+def report():
+    """Reports."""
+
+
+@report.command("adoption")
+@click.option("--as-of", "as_of", default=None, help="Reporting date YYYY-MM-DD (default today).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "xlsx"]),
+              default="table", show_default=True)
+@click.option("--out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of the terminal (required for xlsx).")
+@click.option("--suppress-small", is_flag=True,
+              help='Show ethnic-group cells under 5 producers as "< 5" (for publication).')
+def report_adoption(as_of, fmt, out, suppress_small):
+    """Adoption against the 50 % and 60 % OCOP targets."""
+    import json
+    from datetime import date
+
+    from onboarding import reporting
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else reporting.local_today()
+    except ValueError:
+        _fail(_("as_of must be a date written YYYY-MM-DD."))
+    data = reporting.adoption(get_session(), as_of=day)
+    if fmt == "xlsx":
+        try:
+            from openpyxl import Workbook
+        except ImportError:
+            _fail(_("XLSX needs openpyxl: pip install openpyxl"))
+        if out is None:
+            _fail(_("XLSX needs --out FILE."))
+        book = Workbook()
+        sheet = book.active
+        for row in reporting.as_rows(data, suppress_small=suppress_small):
+            sheet.append([reporting.safe_cell(v) if isinstance(v, str) else v for v in row])
+        book.save(out)
+        click.echo(str(out))
+        return
+    if fmt == "json":
+        body = json.dumps(reporting.as_json(data, suppress_small=suppress_small),
+                          ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "csv":
+        body = reporting.to_csv(reporting.as_rows(data, suppress_small=suppress_small))
+    else:
+        rows = [[("" if v is None else str(v)) for v in row[1:]]
+                for row in reporting.as_rows(data, suppress_small=suppress_small)]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        body = "".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() + "\n"
+                       for r in rows)
+    if out is None:
+        click.echo(body, nl=False)
+    else:
+        out.write_text(body, encoding="utf-8")
+        click.echo(str(out))
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

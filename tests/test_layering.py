@@ -10,8 +10,8 @@ from pathlib import Path
 from ocopkit import create_app
 from ocopkit.config import ROOT
 
-FLASK_AWARE = {"views.py", "order_views.py", "trace_views.py", "forms.py", "order_forms.py",
-               "trace_forms.py"}
+FLASK_AWARE = {"views.py", "order_views.py", "trace_views.py", "report_views.py", "forms.py",
+               "order_forms.py", "trace_forms.py"}
 CORE_DOMAIN = ("access.py", "errors.py", "text.py", "users.py", "migrate.py")
 
 
