@@ -47,3 +47,22 @@ def test_pages_speak_vietnamese_by_default_and_english_on_request(client):
     en = client.get("/login?lang=en").get_data(as_text=True)
     assert '<html lang="vi">' in vi and "Đăng nhập" in vi
     assert '<html lang="en">' in en and "Log in" in en and "Đăng nhập" not in en
+
+
+def test_template_catalogue_is_up_to_date_with_the_code():
+    """Every message in the code and templates is in messages.pot (run `ocopkit i18n
+    extract` and translate after adding text)."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    from ocopkit.config import ROOT
+
+    with (ROOT / "babel.cfg").open() as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "N_": None}
+    found = {message for _, _, message, _, _ in
+             extract_from_dir(str(ROOT), method_map, options_map, keywords=keywords)}
+    found = {m if isinstance(m, str) else m[0] for m in found}
+    with (TRANSLATIONS / "messages.pot").open("rb") as f:
+        template_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+    assert found - template_ids == set()
