@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -39,6 +39,11 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def str_enum(cls, length: int = 20) -> Enum:
+    """A Python str enum stored by name in a VARCHAR (no native ENUM type to migrate)."""
+    return Enum(cls, native_enum=False, length=length, validate_strings=True)
 
 
 def utcnow() -> datetime:

@@ -2,7 +2,7 @@
 the ledger: all-or-nothing with row-numbered errors, idempotent by platform and reference."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, tuple_

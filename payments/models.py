@@ -4,14 +4,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ocopkit.db import Base, UTCDateTime, utcnow
-
-
-def _enum(cls, length=20):
-    return Enum(cls, native_enum=False, length=length, validate_strings=True)
+from ocopkit.db import Base, UTCDateTime, str_enum, utcnow
 
 
 class AccountKind(str, enum.Enum):
@@ -39,12 +35,12 @@ class LinkedAccount(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
-    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind))
+    kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind))
     bank_bin: Mapped[str | None] = mapped_column(String(6))
     provider: Mapped[str] = mapped_column(String(60), default="")
     account_number: Mapped[str] = mapped_column(String(40))
     holder_name: Mapped[str] = mapped_column(String(120))
-    status: Mapped[AccountStatus] = mapped_column(_enum(AccountStatus),
+    status: Mapped[AccountStatus] = mapped_column(str_enum(AccountStatus),
                                                   default=AccountStatus.pending)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -60,7 +56,7 @@ class AccountVerification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("linked_account.id"), index=True)
-    method: Mapped[VerificationMethod] = mapped_column(_enum(VerificationMethod))
+    method: Mapped[VerificationMethod] = mapped_column(str_enum(VerificationMethod))
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -101,10 +97,10 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id"), index=True)
-    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind))
-    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
     platform: Mapped[str] = mapped_column(String(40), default="ocopkit")
-    status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus))
+    status: Mapped[EntryStatus] = mapped_column(str_enum(EntryStatus))
     amount_vnd: Mapped[int] = mapped_column(Integer)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reference: Mapped[str] = mapped_column(String(80))
@@ -130,7 +126,7 @@ class PaymentAttempt(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     amount_vnd: Mapped[int] = mapped_column(Integer)
-    status: Mapped[AttemptStatus] = mapped_column(_enum(AttemptStatus),
+    status: Mapped[AttemptStatus] = mapped_column(str_enum(AttemptStatus),
                                                   default=AttemptStatus.created)
     error_code: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,17 +5,13 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
-    CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint,
+    CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ocopkit.db import Base, UTCDateTime, utcnow
+from ocopkit.db import Base, UTCDateTime, str_enum, utcnow
 
 MAX_PHOTOS_PER_PRODUCT = 5
-
-
-def _enum(cls, length=20):
-    return Enum(cls, native_enum=False, length=length, validate_strings=True)
 
 
 class BoothStatus(str, enum.Enum):
@@ -70,7 +66,7 @@ class Booth(Base):
     story: Mapped[str] = mapped_column(Text, default="")
     story_own_language: Mapped[str] = mapped_column(Text, default="")
     cover_image: Mapped[str | None] = mapped_column(String(80))
-    status: Mapped[BoothStatus] = mapped_column(_enum(BoothStatus), default=BoothStatus.draft)
+    status: Mapped[BoothStatus] = mapped_column(str_enum(BoothStatus), default=BoothStatus.draft)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -91,11 +87,11 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(160))
     slug: Mapped[str] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(Text, default="")
-    category: Mapped[Category] = mapped_column(_enum(Category), default=Category.other)
+    category: Mapped[Category] = mapped_column(str_enum(Category), default=Category.other)
     unit: Mapped[str] = mapped_column(String(30))
     price_vnd: Mapped[int] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[ProductStatus] = mapped_column(_enum(ProductStatus),
+    status: Mapped[ProductStatus] = mapped_column(str_enum(ProductStatus),
                                                   default=ProductStatus.draft)
     ocop_stars: Mapped[int | None] = mapped_column(Integer)
     ocop_certificate_no: Mapped[str | None] = mapped_column(String(60))
@@ -139,8 +135,8 @@ class Order(Base):
     buyer_phone: Mapped[str] = mapped_column(String(15))
     delivery_address: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), default=OrderStatus.placed)
-    payment_method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod))
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), default=OrderStatus.placed)
+    payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
     total_vnd: Mapped[int] = mapped_column(Integer)
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -207,7 +203,7 @@ class LotEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
-    kind: Mapped[LotEventKind] = mapped_column(_enum(LotEventKind))
+    kind: Mapped[LotEventKind] = mapped_column(str_enum(LotEventKind))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     place: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str] = mapped_column(Text, default="")

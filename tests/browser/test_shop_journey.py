@@ -3,7 +3,6 @@ record consent, build its booth, upload a photo, add two products, publish; then
 anonymous buyer finds a product by a search typed without diacritics and orders it."""
 from __future__ import annotations
 
-import io
 
 from PIL import Image
 from sqlalchemy import select

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import PASSWORD, ethnic_group, make_commune, make_producer, make_user
+from tests.factories import ethnic_group, make_commune, make_producer, make_user
 from ocopkit.users import Role, User
 from onboarding.models import ChangeRecord, Commune, Consent, Producer, Training
 

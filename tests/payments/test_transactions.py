@@ -17,7 +17,7 @@ from payments import transactions
 from payments.devgateway import free_port
 from payments.gateway import GatewayClient
 from payments.models import AttemptStatus as S
-from payments.models import LedgerEntry, PaymentAttempt, WebhookEvent
+from payments.models import LedgerEntry, WebhookEvent
 from payments.signatures import sign
 from shop.models import Order, PaymentMethod
 from tests.factories import make_product

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect
 
 from ocopkit.errors import Invalid, NotFound
 from ocopkit.users import Role
