@@ -69,6 +69,7 @@ class Channel(str, enum.Enum):
     vietqr = "vietqr"
     cash = "cash"
     external = "external"
+    transfer = "transfer"  # a payout sent to the producer's own account
 
 
 class EntryKind(str, enum.Enum):
@@ -105,6 +106,8 @@ class LedgerEntry(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reference: Mapped[str] = mapped_column(String(80))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("linked_account.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
 
 class AttemptStatus(str, enum.Enum):
@@ -142,3 +145,39 @@ class WebhookEvent(Base):
     event_id: Mapped[str] = mapped_column(String(80), unique=True)
     type: Mapped[str] = mapped_column(String(80))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TransferStatus(str, enum.Enum):
+    expected = "expected"
+    claimed = "claimed"
+    confirmed = "confirmed"
+    cancelled = "cancelled"
+
+
+class ConfirmedHow(str, enum.Enum):
+    producer = "producer"
+    officer = "officer"
+    statement = "statement"
+
+
+class BankTransfer(Base):
+    """A VietQR bank transfer the buyer owes for an order, paid straight into the producer's
+    verified account: expected -> claimed (the buyer says it is sent) -> confirmed (the
+    producer or an officer saw it, or a bank statement line matched reference and amount)."""
+
+    __tablename__ = "bank_transfer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("linked_account.id"))
+    amount_vnd: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(25))
+    status: Mapped[TransferStatus] = mapped_column(str_enum(TransferStatus),
+                                                   default=TransferStatus.expected)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_how: Mapped[ConfirmedHow | None] = mapped_column(str_enum(ConfirmedHow))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account = relationship("LinkedAccount", lazy="joined")
