@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -197,21 +198,33 @@ def payments():
 @payments.command("reconcile")
 @click.option("--hours", default=48, show_default=True, type=click.IntRange(1, 24 * 90))
 def payments_reconcile(hours):
-    """Re-read recent unfinished card payments from the gateway (repairs lost webhooks)."""
+    """Repair what lost webhooks missed and release stock of abandoned card payments.
+
+    Run it every few minutes (cron)."""
     from datetime import timedelta
 
+    from payments.abandoned import release_abandoned
     from payments.gateway import GatewayClient, GatewayError
     from payments.transactions import reconcile
 
     cfg = current_app.config
+    client = GatewayClient(cfg["GATEWAY_URL"], cfg["GATEWAY_KEY"])
     session = get_session()
     try:
         with transaction(session):
-            repaired = reconcile(session, GatewayClient(cfg["GATEWAY_URL"], cfg["GATEWAY_KEY"]),
-                                 since=timedelta(hours=hours))
+            repaired = reconcile(session, client, since=timedelta(hours=hours))
+        with transaction(session):
+            released = release_abandoned(
+                session, client,
+                older_than=timedelta(minutes=cfg["CARD_PAYMENT_TIMEOUT_MINUTES"]))
     except GatewayError as e:
         _fail(_("The payment gateway did not answer: %(error)s", error=str(e)))
     click.echo(_("%(n)s payment(s) recorded that a webhook had missed.", n=repaired))
+    click.echo(_("%(n)s unpaid card order(s) cancelled and their stock returned: %(refs)s",
+                 n=len(released.cancelled), refs=", ".join(released.cancelled) or "-"))
+    if released.unreachable:
+        click.echo(_("%(n)s order(s) left for the next run: the gateway could not say whether "
+                     "they were paid.", n=len(released.unreachable)))
 
 
 @cli.command("labels")
@@ -315,21 +328,36 @@ def serve(host, port, workers, demo):
     from ocopkit.migrate import database_is_current
     from ocopkit.server import run
 
+    gateway = None
     if demo:
         from ocopkit.demo import prepare_demo
+        from payments.devgateway import start_localstripe
 
-        app, credentials = prepare_demo()
+        try:
+            gateway = start_localstripe()
+        except RuntimeError as e:
+            _fail(str(e))
+        secret = "whsec_" + secrets.token_hex(16)
+        own_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        gateway.register_webhook(f"http://{own_host}:{port}/payments/webhook", secret)
+        app, credentials = prepare_demo({"GATEWAY_URL": gateway.url, "WEBHOOK_SECRET": secret,
+                                         "GATEWAY_TEST_CARDS": True})
         click.secho(_("Demo ready at http://%(host)s:%(port)s/", host=host, port=port),
                     fg="green")
         for role, username, password in credentials:
             click.echo(f"  {role}: {username} / {password}")
+        click.echo(_("  test payment gateway (localstripe): %(url)s", url=gateway.url))
         sys.stdout.flush()
     else:
         app = create_app()
         if not database_is_current(app.config["DATABASE_URL"]):
             _fail(_("The database is not up to date: run `ocopkit db upgrade` first."))
     make_engine(app.config["DATABASE_URL"]).dispose()
-    run(app, host=host, port=port, workers=workers)
+    try:
+        run(app, host=host, port=port, workers=workers)
+    finally:
+        if gateway is not None:
+            gateway.stop()
 
 
 if __name__ == "__main__":

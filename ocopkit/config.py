@@ -30,6 +30,11 @@ class Defaults:
     GATEWAY_URL = "http://127.0.0.1:8420"
     GATEWAY_KEY = "sk_test_ocopkit"
     WEBHOOK_SECRET = ""
+    GATEWAY_PUBLISHABLE_KEY = "pk_test_ocopkit"
+    GATEWAY_JS_URL = ""  # empty: derived from GATEWAY_URL (js.stripe.com for Stripe itself)
+    GATEWAY_TEST_CARDS = False  # the demo's no-JavaScript test-card buttons
+    CARD_PAYMENT_TIMEOUT_MINUTES = 30
+    GATEWAY_BUDGET_SECONDS = 12  # a buyer waits at most this long for the gateway
     MEDIA_ROOT = str(INSTANCE / "media")
     PHOTO_MAX_BYTES = 10 * 1024 * 1024
     PHOTO_MAX_PIXELS = 40_000_000

@@ -69,11 +69,10 @@ def is_paid(session: Session, order_id: int) -> bool:
         LedgerEntry.channel == Channel.card).limit(1)) is not None
 
 
-def start_card_payment(session: Session, client: GatewayClient, order: Order, *,
-                       payment_method: str | None = None) -> PaymentAttempt:
-    """Create a PaymentIntent for the order's total (whole đồng). With a payment method it is
-    confirmed at once (saved or test cards); otherwise the card page confirms it in the
-    browser. The attempt and its key are flushed before the gateway is called."""
+def new_attempt(session: Session, order: Order) -> PaymentAttempt:
+    """Check the order can be paid by card and store an attempt with its idempotency key,
+    so the caller can commit it before the gateway is called: a create that times out
+    is retried with the same key, and the attempt is never lost."""
     if order.payment_method != PaymentMethod.card:
         raise Invalid(None, N_("This order is not paid by card."))
     if order.status == OrderStatus.cancelled:
@@ -84,21 +83,52 @@ def start_card_payment(session: Session, client: GatewayClient, order: Order, *,
                              idempotency_key=f"order-{order.id}-{secrets.token_hex(8)}")
     session.add(attempt)
     session.flush()
+    return attempt
+
+
+def charge_attempt(session: Session, client: GatewayClient, attempt: PaymentAttempt, *,
+                   payment_method: str | None = None, token: str | None = None,
+                   buyer_name: str = "") -> PaymentAttempt:
+    """Create (and with a card, confirm) the PaymentIntent of a stored attempt.
+
+    `token` is a Stripe.js card token from the buyer's browser; `payment_method` a saved or
+    test payment method. A declined card leaves the attempt failed (the order stays
+    payable); an unreachable gateway raises PaymentUnavailable and nothing is paid."""
+    order = session.get(Order, attempt.order_id)
+    metadata = {"order": order.reference, "attempt": str(attempt.id)}
     try:
+        customer = None
+        if token:
+            customer, payment_method = client.create_card_customer(
+                token=token, name=buyer_name or order.buyer_name, metadata=metadata,
+                idempotency_key=attempt.idempotency_key + "-customer")
         intent = client.create_payment_intent(
-            amount_vnd=order.total_vnd, idempotency_key=attempt.idempotency_key,
-            metadata={"order": order.reference, "attempt": str(attempt.id)},
-            payment_method=payment_method, confirm=payment_method is not None)
+            amount_vnd=attempt.amount_vnd, idempotency_key=attempt.idempotency_key,
+            metadata=metadata, payment_method=payment_method, customer=customer,
+            confirm=payment_method is not None)
     except GatewayError as e:
         if e.code == "card_declined":
             attempt.status, attempt.error_code = AttemptStatus.failed, e.code
             session.flush()
-            raise Invalid("card", N_("The card was declined. Try another card or another way "
-                                     "to pay; the order is kept.")) from e
+            return attempt
         raise PaymentUnavailable(None, N_("Card payment is not available right now. Nothing "
                                           "was charged; try again in a few minutes.")) from e
     attempt.intent_id = intent.id
     apply_intent(session, attempt, intent)
+    return attempt
+
+
+DECLINED = N_("The card was declined. Try another card or another way to pay; the order is "
+              "kept.")
+
+
+def start_card_payment(session: Session, client: GatewayClient, order: Order, *,
+                       payment_method: str | None = None) -> PaymentAttempt:
+    """new_attempt and charge_attempt in one transaction; Invalid when the card is declined."""
+    attempt = charge_attempt(session, client, new_attempt(session, order),
+                             payment_method=payment_method)
+    if attempt.status == AttemptStatus.failed:
+        raise Invalid("card", DECLINED)
     return attempt
 
 
@@ -130,11 +160,20 @@ def handle_event(session: Session, client: GatewayClient, event: dict) -> bool:
     session.flush()
     if not str(event.get("type", "")).startswith("payment_intent."):
         return False
-    intent_id = event.get("data", {}).get("object", {}).get("id")
+    intent_id = str(event.get("data", {}).get("object", {}).get("id", ""))
+    if not intent_id:
+        return False
+    intent = client.retrieve_payment_intent(intent_id)
     attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.intent_id == intent_id))
     if attempt is None:
-        return False
-    return apply_intent(session, attempt, client.retrieve_payment_intent(intent_id))
+        # The create call's answer was lost (a timeout): the attempt is found by the id in
+        # the intent's metadata, as re-read from the gateway, never as the event says.
+        attempt_id = intent.metadata.get("attempt", "")
+        attempt = session.get(PaymentAttempt, int(attempt_id)) if attempt_id.isdigit() else None
+        if attempt is None or attempt.intent_id is not None:
+            return False
+        attempt.intent_id = intent.id
+    return apply_intent(session, attempt, intent)
 
 
 def reconcile(session: Session, client: GatewayClient, *, since: timedelta) -> int:

@@ -59,6 +59,16 @@ def _clean_tables(request, engine):
                 conn.execute(table.delete())
 
 
+@pytest.fixture(scope="session")
+def localstripe():
+    """The real Stripe-compatible test server, on loopback, for the whole run."""
+    from payments.devgateway import start_localstripe
+
+    server = start_localstripe()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def session(engine):
     with Session(engine, expire_on_commit=False) as session:

@@ -1,0 +1,128 @@
+"""Abandoned card payments give their stock back, but only once the gateway (a real
+localstripe) says nothing was paid; a payment whose create answer was lost is still found."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from ocopkit.db import utcnow
+from payments import transactions
+from payments.abandoned import release_abandoned
+from payments.gateway import GatewayClient
+from payments.models import AttemptStatus, EntryKind, LedgerEntry, PaymentAttempt
+from shop.models import BoothStatus, OrderStatus, Product
+from shop.orders import place_order
+from tests.factories import make_booth, make_product
+
+BUYER = {"buyer_name": "Chị Hoa", "buyer_phone": "0912345678", "delivery_address": "Hà Nội"}
+HOUR = timedelta(minutes=60)
+
+
+@pytest.fixture
+def tea(session):
+    booth = make_booth(session, status=BoothStatus.published)
+    return make_product(session, booth=booth, price_vnd=100000, stock=10)
+
+
+def _order(session, product, method="card", minutes_ago=90):
+    [order] = place_order(session, lines=[(product.id, 2)], payment_method=method, **BUYER)
+    order.placed_at = utcnow() - timedelta(minutes=minutes_ago)
+    session.flush()
+    return order
+
+
+def _stock(session, product):
+    session.expire(product)
+    return session.scalar(select(Product.stock).where(Product.id == product.id))
+
+
+def test_an_unpaid_card_order_is_cancelled_at_the_gateway_and_its_stock_returned(
+        session, gateway, tea):
+    order = _order(session, tea)
+    attempt = transactions.start_card_payment(session, gateway, order)  # card page opened
+    fresh = _order(session, tea, minutes_ago=5)
+    cash = _order(session, tea, method="cash")
+    session.commit()
+    assert _stock(session, tea) == 10 - 6
+
+    released = release_abandoned(session, gateway, older_than=HOUR)
+    session.commit()
+    assert released.cancelled == [order.reference]
+    assert order.status == OrderStatus.cancelled
+    assert (fresh.status, cash.status) == (OrderStatus.placed, OrderStatus.placed)
+    assert _stock(session, tea) == 10 - 4
+    assert gateway.retrieve_payment_intent(attempt.intent_id).status == "canceled"
+    assert attempt.status == AttemptStatus.canceled
+    # a second run finds nothing more to do
+    assert release_abandoned(session, gateway, older_than=HOUR).cancelled == []
+
+
+def test_a_payment_that_went_through_meanwhile_is_recorded_not_cancelled(session, gateway,
+                                                                         tea):
+    order = _order(session, tea)
+    transactions.start_card_payment(session, gateway, order)  # opened, never paid
+    paid = _order(session, tea)
+    paid_attempt = transactions.new_attempt(session, paid)
+    intent = gateway.create_payment_intent(
+        amount_vnd=paid.total_vnd, idempotency_key=paid_attempt.idempotency_key,
+        metadata={"attempt": str(paid_attempt.id)}, payment_method="pm_card_visa",
+        confirm=True)
+    paid_attempt.intent_id = intent.id  # paid at the gateway; the webhook was lost
+    session.commit()
+
+    released = release_abandoned(session, gateway, older_than=HOUR)
+    session.commit()
+    assert released.paid_meanwhile == [paid.reference]
+    assert paid.status == OrderStatus.placed
+    assert transactions.order_paid_vnd(session, paid.id) == paid.total_vnd
+    assert order.reference in released.cancelled
+
+
+def test_when_the_gateway_cannot_answer_nothing_is_released(session, gateway, tea):
+    order = _order(session, tea)
+    transactions.start_card_payment(session, gateway, order)
+    session.commit()
+    dead = GatewayClient("http://127.0.0.1:9", "sk_test_x", retries=0)
+    released = release_abandoned(session, dead, older_than=HOUR)
+    assert released.unreachable == [order.reference] and released.cancelled == []
+    assert order.status == OrderStatus.placed and _stock(session, tea) == 8
+
+
+def test_reconcile_command_releases_after_the_configured_time(app, runner, session, gateway,
+                                                              localstripe, tea):
+    from ocopkit.cli import cli
+
+    app.config.update(GATEWAY_URL=localstripe.url, CARD_PAYMENT_TIMEOUT_MINUTES=120,
+                      CLI_LANGUAGE="en")
+    order = _order(session, tea, minutes_ago=90)
+    session.commit()
+    result = runner.invoke(cli, ["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "0 unpaid card order(s) cancelled" in result.output
+    app.config["CARD_PAYMENT_TIMEOUT_MINUTES"] = 60
+    result = runner.invoke(cli, ["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert order.reference in result.output
+    session.expire_all()
+    assert _stock(session, tea) == 10
+
+
+def test_a_webhook_finds_an_attempt_whose_create_answer_was_lost(session, gateway, tea):
+    order = _order(session, tea, minutes_ago=1)
+    attempt = transactions.new_attempt(session, order)  # the create call timed out
+    intent = gateway.create_payment_intent(
+        amount_vnd=order.total_vnd, idempotency_key=attempt.idempotency_key,
+        metadata={"order": order.reference, "attempt": str(attempt.id)},
+        payment_method="pm_card_visa", confirm=True)
+    session.commit()
+    assert attempt.intent_id is None
+    event = {"id": "evt_lost_answer", "type": "payment_intent.succeeded",
+             "data": {"object": {"id": intent.id, "status": "succeeded"}}}
+    assert transactions.handle_event(session, gateway, event) is True
+    session.commit()
+    assert attempt.intent_id == intent.id and attempt.status == AttemptStatus.succeeded
+    sales = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == EntryKind.sale))
+    assert [s.amount_vnd for s in sales] == [order.total_vnd]
+    assert session.scalars(select(PaymentAttempt)).one().id == attempt.id
