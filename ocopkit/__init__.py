@@ -43,6 +43,7 @@ def register_blueprints(app: Flask) -> None:
     from ocopkit.site import bp as site_bp
     from onboarding.report_views import bp as reports_bp
     from onboarding.views import bp as onboarding_bp
+    from payments.order_views import bp as pay_bp
     from payments.views import bp as payments_bp
     from shop.order_views import bp as orders_bp
     from shop.trace_views import bp as trace_bp
@@ -54,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(orders_bp)
     app.register_blueprint(trace_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(pay_bp)
     app.register_blueprint(reports_bp)
 
 

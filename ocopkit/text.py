@@ -15,14 +15,18 @@ def nfc(text: str | None) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
-def fold(text: str | None) -> str:
-    """Lower-case ASCII without diacritics: 'CHÈ Shan Tuyết' -> 'che shan tuyet', 'Đ' -> 'd'."""
+def strip_marks(text: str | None) -> str:
+    """Vietnamese without diacritics, case kept: 'Chè Điện Biên' -> 'Che Dien Bien'."""
     if not text:
         return ""
     text = text.replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _SPACES.sub(" ", stripped.lower()).strip()
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold(text: str | None) -> str:
+    """Lower-case ASCII without diacritics: 'CHÈ Shan Tuyết' -> 'che shan tuyet', 'Đ' -> 'd'."""
+    return _SPACES.sub(" ", strip_marks(text).lower()).strip()
 
 
 def fold_key(text: str | None) -> str:

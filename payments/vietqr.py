@@ -3,7 +3,7 @@ NAPAS 24/7 transfer to an account (service QRIBFTTA)."""
 from __future__ import annotations
 
 from ocopkit.errors import Invalid, N_
-from ocopkit.text import fold
+from ocopkit.text import strip_marks
 
 NAPAS_GUID = "A000000727"
 SERVICE_TO_ACCOUNT = "QRIBFTTA"
@@ -30,8 +30,9 @@ def _tlv(tag: str, value: str) -> str:
 
 
 def ascii_purpose(text: str) -> str:
-    """Vietnamese folded to lower-case ASCII letters, digits, spaces and hyphens (≤ 25)."""
-    folded = "".join(c for c in fold(text) if c.isascii() and (c.isalnum() or c in " -"))
+    """Vietnamese without marks: ASCII letters (case kept, so order codes stay readable),
+    digits, spaces and hyphens, at most 25."""
+    folded = "".join(c for c in strip_marks(text) if c.isascii() and (c.isalnum() or c in " -"))
     return " ".join(folded.split())[:PURPOSE_MAX].strip()
 
 

@@ -139,8 +139,10 @@ def booth_vietqr(producer_id: int):
 
 
 def gateway_client() -> GatewayClient:
+    """A client for one request: all its gateway calls together stay within the budget."""
     cfg = current_app.config
-    return GatewayClient(cfg["GATEWAY_URL"], cfg["GATEWAY_KEY"])
+    return GatewayClient(cfg["GATEWAY_URL"], cfg["GATEWAY_KEY"],
+                         budget_seconds=cfg["GATEWAY_BUDGET_SECONDS"])
 
 
 @bp.post("/webhook")

@@ -1,5 +1,7 @@
 """Cart, checkout and order management pages. The cart lives in the signed session cookie
-(product id -> quantity), so buyers need no account and no JavaScript."""
+(product id -> quantity), so buyers need no account and no JavaScript. What happens to the
+money (expected transfers, cash at delivery) is payments' work, done in the same
+transaction."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -15,7 +17,9 @@ from ocopkit.forms import attach_error
 from ocopkit.i18n import error_text
 from ocopkit.users import Role
 from shop import orders
-from shop.models import Booth, BoothStatus, OrderStatus, Product, ProductStatus
+from payments.settlement import after_status_change
+from payments.transfers import expect_transfers
+from shop.models import Booth, BoothStatus, OrderStatus, PaymentMethod, Product, ProductStatus
 from shop.order_forms import CartAddForm, CartUpdateForm, CheckoutForm, OrderActionForm
 
 bp = Blueprint("orders", __name__)
@@ -127,6 +131,7 @@ def checkout():
                     buyer_phone=form.buyer_phone.data,
                     delivery_address=form.delivery_address.data, note=form.note.data or "",
                     payment_method=form.payment_method.data)
+                expect_transfers(db, placed)
         except Invalid as error:
             if error.field == "cart":  # sold out or no longer for sale: back to the cart
                 flash(error_text(error), "error")
@@ -137,6 +142,8 @@ def checkout():
             status = 422
         else:
             session.pop(CART_KEY, None)
+            if len(placed) == 1 and placed[0].payment_method != PaymentMethod.cash:
+                return redirect(url_for("pay.pay", reference=placed[0].reference))
             references = REFERENCE_SEPARATOR.join(o.reference for o in placed)
             return redirect(url_for("orders.confirmation", references=references))
     elif form.is_submitted():
@@ -197,6 +204,7 @@ def manage_action(order_id: int, action: str):
         with transaction(db):
             order = orders.get_order(db, current_user, order_id)
             orders.change_order_status(db, current_user, order, action)
+            after_status_change(db, current_user, order)
     except NotFound:
         abort(404)
     except Invalid as error:

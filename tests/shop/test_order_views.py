@@ -13,7 +13,7 @@ from tests.factories import make_booth, make_commune, make_product, make_produce
 
 CHECKOUT = {"buyer_name": "Trần Thị Bình", "buyer_phone": "0987 654 321",
             "delivery_address": "5 Trần Phú, Đà Lạt", "note": "Gọi trước khi giao",
-            "payment_method": "vietqr"}
+            "payment_method": "cash"}
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_cart_checkout_and_confirmation(client, session, market, english):
     placed = _orders(session)
     assert len(placed) == 2
     assert {o.total_vnd for o in placed} == {360000, 250000}
-    assert all(o.payment_method.value == "vietqr" and o.buyer_phone == "0987654321"
+    assert all(o.payment_method.value == "cash" and o.buyer_phone == "0987654321"
                for o in placed)
     confirmation = client.get(response.headers["Location"])
     text = confirmation.get_data(as_text=True)
@@ -84,7 +84,7 @@ def test_cart_checkout_and_confirmation(client, session, market, english):
     for order in placed:
         assert order.reference in text
     assert "Chè Pá Tần" in text and "Mật ong Sử" in text and "610.000 ₫" in text
-    assert "Bank transfer (VietQR)" in text
+    assert "Cash on delivery" in text and "Pay in cash at delivery" in text
     assert (_stock(session, market.tea), _stock(session, market.honey)) == (2, 0)
     assert "Your cart is empty." in client.get("/cart").get_data(as_text=True)
 

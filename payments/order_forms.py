@@ -1,0 +1,27 @@
+"""Forms of the buyer's payment pages and the producer's payment actions."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+TEST_CARDS = [SelectChoice("pm_card_visa", _l("Test Visa card: the payment succeeds")),
+              SelectChoice("pm_card_chargeCustomerFail",
+                           _l("Test card that the bank declines"))]
+
+
+class CardForm(FlaskForm):
+    """Either a Stripe.js token made in the buyer's browser (the card number never reaches
+    ocopkit) or, in the demo only, one of the gateway's test cards."""
+
+    token = HiddenField(validators=[Optional(), Length(max=64), Regexp(r"^tok_\w+$")])
+    test_card = RadioField(_l("Test card"), choices=TEST_CARDS, validate_choice=False,
+                           validators=[Optional()])
+
+
+class RefundForm(FlaskForm):
+    amount_vnd = IntegerField(_l("Amount to refund (đồng)"),
+                              validators=[DataRequired(), NumberRange(min=1)],
+                              render_kw={"inputmode": "numeric"})

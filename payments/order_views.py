@@ -1,0 +1,189 @@
+"""Paying an order: the buyer's card and VietQR pages (reached by the order's reference, the
+buyer's only key) and the producer's payment actions on an order (confirm a transfer,
+refund a card payment)."""
+from __future__ import annotations
+
+import io
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ocopkit.auth import role_required
+from ocopkit.db import get_session, transaction
+from ocopkit.errors import DomainError, Invalid
+from ocopkit.i18n import error_text
+from ocopkit.money import format_vnd
+from ocopkit.site import CONTENT_SECURITY_POLICY
+from ocopkit.users import Role
+from payments import settlement, transactions, transfers, vietqr
+from payments.accounts import mask
+from payments.forms import ActionForm
+from payments.models import AttemptStatus, ConfirmedHow
+from payments.order_forms import TEST_CARDS, CardForm, RefundForm
+from payments.views import gateway_client
+from shop.models import PaymentMethod
+from shop.orders import get_order, order_by_reference
+
+bp = Blueprint("pay", __name__)
+PRIVATE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
+
+
+def stripe_js_url() -> str:
+    cfg = current_app.config
+    if cfg["GATEWAY_JS_URL"]:
+        return cfg["GATEWAY_JS_URL"]
+    if urlsplit(cfg["GATEWAY_URL"]).hostname == "api.stripe.com":
+        return "https://js.stripe.com/v3/"
+    return cfg["GATEWAY_URL"].rstrip("/") + "/js.stripe.com/v3/"
+
+
+def _card_page_policy() -> str:
+    """The site's policy, opened only for the card form's script and what it talks to."""
+    origins = {"{0.scheme}://{0.netloc}".format(urlsplit(u))
+               for u in (stripe_js_url(), current_app.config["GATEWAY_URL"])}
+    allowed = " ".join(sorted(origins))
+    return (CONTENT_SECURITY_POLICY.replace("script-src 'none'", f"script-src 'self' {allowed}")
+            + f"; connect-src 'self' {allowed}; frame-src {allowed}")
+
+
+@bp.app_template_global("payment_state")
+def payment_state(order) -> str:
+    return settlement.payment_state(get_session(), order).value
+
+
+@bp.app_template_global("order_payment")
+def order_payment(order) -> dict:
+    """What the producer's order page shows about the money."""
+    db = get_session()
+    return {"state": settlement.payment_state(db, order).value,
+            "paid_vnd": transactions.order_paid_vnd(db, order.id),
+            "card_paid": transactions.is_paid(db, order.id),
+            "transfer": transfers.transfer_of(db, order.id)}
+
+
+@bp.get("/orders/<reference>/pay")
+def pay(reference: str):
+    db = get_session()
+    order = order_by_reference(db, reference)
+    state = settlement.payment_state(db, order)
+    if state not in (settlement.PaymentState.unpaid, settlement.PaymentState.claimed):
+        return redirect(url_for("orders.confirmation", references=order.reference))
+    if order.payment_method == PaymentMethod.vietqr:
+        transfer = transfers.transfer_of(db, order.id)
+        return render_template("payments/pay_transfer.html", order=order, transfer=transfer,
+                               state=state.value, account_mask=mask(transfer.account
+                                                                    .account_number),
+                               form=ActionForm()), 200, PRIVATE
+    headers = dict(PRIVATE, **{"Content-Security-Policy": _card_page_policy()})
+    return render_template("payments/pay_card.html", order=order, form=CardForm(),
+                           stripe_js=stripe_js_url(),
+                           publishable_key=current_app.config["GATEWAY_PUBLISHABLE_KEY"],
+                           test_cards=TEST_CARDS if current_app.config["GATEWAY_TEST_CARDS"]
+                           else []), 200, headers
+
+
+@bp.post("/orders/<reference>/pay/card")
+def pay_card(reference: str):
+    db = get_session()
+    order = order_by_reference(db, reference)
+    form = CardForm()
+    back = redirect(url_for("pay.pay", reference=order.reference))
+    test_card = form.test_card.data if current_app.config["GATEWAY_TEST_CARDS"] else None
+    if test_card not in (None, *(c.value for c in TEST_CARDS)):
+        test_card = None
+    if not form.validate_on_submit() or not (form.token.data or test_card):
+        flash(_("The card details did not arrive. Enter the card again."), "error")
+        return back
+    try:
+        with transaction(db):
+            attempt = transactions.new_attempt(db, order)
+        with transaction(db):
+            transactions.charge_attempt(db, gateway_client(), attempt, token=form.token.data,
+                                        payment_method=None if form.token.data else test_card)
+    except DomainError as error:
+        flash(error_text(error), "error")
+        return back
+    if attempt.status == AttemptStatus.failed:
+        flash(_(transactions.DECLINED), "error")
+        return back
+    if attempt.status == AttemptStatus.succeeded:
+        flash(_("Paid. Thank you!"), "info")
+    else:
+        flash(_("The bank is still working on the payment. This page shows it as paid once "
+                "the bank confirms."), "info")
+    return redirect(url_for("orders.confirmation", references=order.reference))
+
+
+@bp.post("/orders/<reference>/pay/claim")
+def claim_transfer(reference: str):
+    db = get_session()
+    order = order_by_reference(db, reference)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        with transaction(db):
+            transfers.claim_transfer(db, order)
+    except Invalid as error:
+        flash(error_text(error), "error")
+    else:
+        flash(_("Thank you. The producer will confirm when the money arrives."), "info")
+    return redirect(url_for("pay.pay", reference=order.reference))
+
+
+@bp.get("/orders/<reference>/vietqr.png")
+def order_vietqr(reference: str):
+    db = get_session()
+    order = order_by_reference(db, reference)
+    transfer = transfers.transfer_of(db, order.id)
+    if transfer is None:
+        abort(404)
+    png = vietqr.qr_png(transfers.order_payload(transfer))
+    return send_file(io.BytesIO(png), mimetype="image/png", max_age=0), 200, PRIVATE
+
+
+MANAGERS = (Role.producer, Role.officer, Role.admin)
+
+
+@bp.post("/manage/orders/<int:order_id>/confirm-transfer")
+@role_required(*MANAGERS)
+def confirm_transfer(order_id: int):
+    db = get_session()
+    order = get_order(db, current_user, order_id)  # NotFound -> 404
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    transfer = transfers.transfer_of(db, order.id)
+    if transfer is None:
+        abort(404)
+    how = ConfirmedHow.producer if current_user.role == Role.producer else ConfirmedHow.officer
+    try:
+        with transaction(db):
+            transfers.confirm_transfer(db, current_user, transfer, how=how)
+    except DomainError as error:
+        flash(error_text(error), "error")
+    else:
+        flash(_("Transfer confirmed: the sale is in the ledger."), "info")
+    return redirect(url_for("orders.manage_detail", order_id=order_id))
+
+
+@bp.post("/manage/orders/<int:order_id>/refund")
+@role_required(*MANAGERS)
+def refund(order_id: int):
+    db = get_session()
+    order = get_order(db, current_user, order_id)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        flash(_("Enter the amount to refund, a whole number of đồng."), "error")
+        return redirect(url_for("orders.manage_detail", order_id=order_id))
+    try:
+        with transaction(db):
+            transactions.refund_order(db, gateway_client(), current_user, order,
+                                      amount_vnd=form.amount_vnd.data)
+    except DomainError as error:
+        flash(error_text(error), "error")
+    else:
+        flash(_("Refunded %(amount)s.", amount=format_vnd(form.amount_vnd.data)), "info")
+    return redirect(url_for("orders.manage_detail", order_id=order_id))
