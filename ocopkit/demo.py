@@ -152,7 +152,7 @@ def build_demo(session: Session, media_root) -> list[tuple[str, str, str]]:
     return [("admin", "admin", admin_password), ("officer", "canbo", officer_password)]
 
 
-def prepare_demo():
+def prepare_demo(overrides: dict | None = None):
     """Delete and rebuild instance/demo.sqlite3; returns the app and the demo logins."""
     from ocopkit import create_app
     from ocopkit.db import get_session, transaction
@@ -164,7 +164,8 @@ def prepare_demo():
         DEMO_DB.with_name(DEMO_DB.name + suffix).unlink(missing_ok=True)
     shutil.rmtree(DEMO_MEDIA, ignore_errors=True)
     url = f"sqlite:///{DEMO_DB}"
-    app = create_app({"DATABASE_URL": url, "ENV": "development", "MEDIA_ROOT": str(DEMO_MEDIA)})
+    app = create_app({"DATABASE_URL": url, "ENV": "development", "MEDIA_ROOT": str(DEMO_MEDIA),
+                      **(overrides or {})})
     upgrade(url)
     with app.app_context():
         session = get_session()

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
 
@@ -21,6 +21,7 @@ import requests
 class LocalStripe:
     url: str
     process: subprocess.Popen
+    owner_pid: int = field(default_factory=os.getpid)
 
     def register_webhook(self, endpoint_url: str, secret: str, name: str = "ocopkit") -> None:
         response = requests.post(f"{self.url}/_config/webhooks/{name}",
@@ -31,7 +32,8 @@ class LocalStripe:
         requests.delete(f"{self.url}/_config/data", timeout=5).raise_for_status()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        """Stop it by its pid; a no-op in forked children (gunicorn's workers)."""
+        if os.getpid() == self.owner_pid and self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
