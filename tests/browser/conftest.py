@@ -16,9 +16,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
-def live_server(engine, database_url, tmp_path):
+def live_config() -> dict:
+    """Extra settings of the served app; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def live_server(engine, database_url, tmp_path, live_config):
     app = create_app({"ENV": "testing", "DATABASE_URL": database_url,
-                      "SECRET_KEY": "browser-test", "MEDIA_ROOT": str(tmp_path / "media")})
+                      "SECRET_KEY": "browser-test", "MEDIA_ROOT": str(tmp_path / "media"),
+                      **live_config})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -46,3 +53,12 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def check_out(page, method: str) -> None:
+    """Fill the checkout form as a buyer would and place the order."""
+    page.fill("#buyer_name", "Nguyễn Thị Hoa")
+    page.fill("#buyer_phone", "0987654321")
+    page.fill("#delivery_address", "12 Hàng Bài, Hà Nội")
+    page.check(f"input[value={method}]")
+    page.click("form.card button[type=submit]")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ocopkit.users import Role
 from shop.models import Booth, BoothStatus, Order, OrderLine
+from tests.browser.conftest import check_out
 from tests.factories import PASSWORD, ethnic_group, make_commune, make_producer, make_user
 
 
@@ -77,11 +78,7 @@ def test_officer_builds_a_booth_and_a_buyer_orders_from_it(live_server, browser,
     buyer.click("form.card button[type=submit]")
     buyer.goto(f"{live_server}/cart")
     buyer.click("a[href$='/checkout']")
-    buyer.fill("#buyer_name", "Nguyễn Thị Hoa")
-    buyer.fill("#buyer_phone", "0987654321")
-    buyer.fill("#delivery_address", "12 Hàng Bài, Hà Nội")
-    buyer.check("input[value=cash]")
-    buyer.click("form.card button[type=submit]")
+    check_out(buyer, "cash")
     order = session.scalar(select(Order))
     assert order is not None and order.reference in buyer.content()
     line = session.scalar(select(OrderLine))
