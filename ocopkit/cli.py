@@ -330,7 +330,7 @@ def serve(host, port, workers, demo):
 
     gateway = None
     if demo:
-        from ocopkit.demo import prepare_demo
+        from ocopkit.demo import DEMO_SALES, prepare_demo
         from payments.devgateway import start_localstripe
 
         try:
@@ -347,6 +347,7 @@ def serve(host, port, workers, demo):
         for role, username, password in credentials:
             click.echo(f"  {role}: {username} / {password}")
         click.echo(_("  test payment gateway (localstripe): %(url)s", url=gateway.url))
+        click.echo(_("  outside-platform sales to import: %(path)s", path=DEMO_SALES))
         sys.stdout.flush()
     else:
         app = create_app()

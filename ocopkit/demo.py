@@ -13,11 +13,14 @@ from ocopkit.db import utcnow
 from ocopkit.users import Role, create_user
 from onboarding.imports import import_communes
 from onboarding.models import Commune, ConsentPurpose, ProducerKind
-from onboarding.producers import ProducerData, record_consent, record_training, register_producer
+from onboarding.producers import (
+    ProducerData, give_login, record_consent, record_training, register_producer,
+)
 from onboarding.reference import ethnic_group_lookup, find_ethnic_group
 
 DEMO_DB = INSTANCE / "demo.sqlite3"
 DEMO_MEDIA = INSTANCE / "demo-media"
+DEMO_SALES = INSTANCE / "demo-outside-sales.csv"
 
 COMMUNES_CSV = """code,name,ethnic_minority_area
 DB-MP,Mường Phăng,có
@@ -149,7 +152,19 @@ def build_demo(session: Session, media_root) -> list[tuple[str, str, str]]:
             record_training(session, officer, producer, held_on=today - timedelta(days=30 + i),
                             topic="Bán hàng trên sàn thương mại điện tử", trainer="Sở Công Thương")
     _seed_shop(session, officer, producers, media_root)
-    return [("admin", "admin", admin_password), ("officer", "canbo", officer_password)]
+    producer_password = secrets.token_urlsafe(8)
+    give_login(session, officer, producers["DB-HH-001"], password=producer_password)
+    return [("admin", "admin", admin_password), ("officer", "canbo", officer_password),
+            ("producer", producers["DB-HH-001"].phone, producer_password)]
+
+
+def outside_sales_csv() -> bytes:
+    """Sales two demo households made on other platforms, to try the import with: importing
+    it again changes nothing."""
+    return ("producer_code,platform,reference,amount_vnd,occurred_at,status\n"
+            "DB-HH-001,Shopee,SP-2611-0001,90000,2026-11-20 09:30,completed\n"
+            "DB-HH-001,TikTok Shop,TT-2611-0042,135000,2026-11-22 20:15,completed\n"
+            "DB-HH-003,Postmart,PM-2611-0007,240000,2026-11-25,completed\n").encode()
 
 
 def prepare_demo(overrides: dict | None = None):
@@ -171,4 +186,5 @@ def prepare_demo(overrides: dict | None = None):
         session = get_session()
         with transaction(session):
             credentials = build_demo(session, DEMO_MEDIA)
+    DEMO_SALES.write_bytes(outside_sales_csv())
     return app, credentials
