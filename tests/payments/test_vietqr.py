@@ -27,10 +27,10 @@ def test_static_code_computed_by_hand():
     assert fields["01"] == "11" and "54" not in fields and "62" not in fields
 
 
-def test_purpose_is_folded_to_ascii_and_cut_at_25():
-    assert ascii_purpose("Đơn hàng ĐH-7KQ2 của chị Mỷ, bản Tả Phìn") == "don hang dh-7kq2 cua chi"
+def test_purpose_loses_its_marks_keeps_its_case_and_is_cut_at_25():
+    assert ascii_purpose("Đơn hàng ĐH-7KQ2 của chị Mỷ, bản Tả Phìn") == "Don hang DH-7KQ2 cua chi"
     payload = vietqr_payload(bin_code="970415", account="1", amount_vnd=5, purpose="Đặc sản Điện Biên!")
-    assert parse_tlv(parse_tlv(payload)["62"])["08"] == "dac san dien bien"
+    assert parse_tlv(parse_tlv(payload)["62"])["08"] == "Dac san Dien Bien"
 
 
 @pytest.mark.parametrize("kwargs", [
