@@ -133,6 +133,18 @@ def create_user_command(role, username, display_name, communes, producer_code, p
     click.echo(_("User %(name)s created (%(role)s).", name=user.username, role=role))
 
 
+def _fail_import(error) -> None:
+    """Every row error of a refused import, in red, then exit 1."""
+    for row_error in error.errors:
+        message = _(row_error.message, **row_error.params)
+        if row_error.row:
+            message = _("row %(row)s (line %(line)s), column %(column)s",
+                        row=row_error.row, line=row_error.line,
+                        column=row_error.column) + ": " + message
+        click.secho(message, fg="red", err=True)
+    _fail(error_text(error))
+
+
 def _run_import(importer, path: Path, dry_run: bool) -> None:
     from onboarding.imports import ImportFailed
 
@@ -144,14 +156,7 @@ def _run_import(importer, path: Path, dry_run: bool) -> None:
             with transaction(session):
                 summary = importer(session, SYSTEM, data, dry_run=dry_run, progress=bar.update)
     except ImportFailed as e:
-        for row_error in e.errors:
-            message = _(row_error.message, **row_error.params)
-            if row_error.row:
-                message = _("row %(row)s (line %(line)s), column %(column)s",
-                            row=row_error.row, line=row_error.line,
-                            column=row_error.column) + ": " + message
-            click.echo(message, err=True)
-        _fail(error_text(e))
+        _fail_import(e)
     except DomainError as e:
         _fail(error_text(e))
     prefix = _("Check only, nothing written.") + " " if dry_run else ""
@@ -225,6 +230,45 @@ def payments_reconcile(hours):
     if released.unreachable:
         click.echo(_("%(n)s order(s) left for the next run: the gateway could not say whether "
                      "they were paid.", n=len(released.unreachable)))
+
+
+@payments.command("import-statement")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--account", default=None,
+              help="The account number of the statement: only transfers into it are matched.")
+def payments_import_statement(path, account):
+    """Confirm VietQR transfers from a bank statement CSV (date,amount,description)."""
+    from ocopkit.money import format_vnd
+    from onboarding.imports import ImportFailed
+    from payments.statements import import_statement
+
+    data = path.read_bytes()
+    session = get_session()
+    try:
+        with click.progressbar(length=max(1, data.count(b"\n")), label=_("Checking rows"),
+                               file=sys.stderr) as bar:
+            with transaction(session):
+                result = import_statement(session, data, account=account, progress=bar.update)
+    except ImportFailed as e:
+        _fail_import(e)
+    except DomainError as e:
+        _fail(error_text(e))
+    click.echo(_("%(n)s transfer(s) confirmed: %(refs)s", n=len(result.confirmed),
+                 refs=", ".join(result.confirmed) or "-"))
+    click.echo(_("%(n)s already confirmed before (nothing recorded again).",
+                 n=len(result.already_confirmed)))
+    for mismatch in result.mismatches:
+        click.secho(_("row %(row)s: order %(ref)s expects %(expected)s but %(amount)s "
+                      "arrived; not confirmed, check it by hand.", row=mismatch.line.row,
+                      ref=mismatch.line.reference, expected=format_vnd(mismatch.expected_vnd),
+                      amount=format_vnd(mismatch.line.amount_vnd)), fg="yellow")
+    for line in result.cancelled:
+        click.secho(_("row %(row)s: money arrived for the cancelled order %(ref)s; give it "
+                      "back to the buyer.", row=line.row, ref=line.reference), fg="yellow")
+    click.echo(_("%(n)s credit(s) name no open order: rows %(rows)s",
+                 n=len(result.unmatched),
+                 rows=", ".join(str(line.row) for line in result.unmatched) or "-"))
+    click.echo(_("%(n)s debit(s) ignored.", n=result.debits))
 
 
 @cli.command("labels")

@@ -52,10 +52,11 @@ def payment_state(session: Session, order: Order) -> PaymentState:
 def after_status_change(session: Session, actor, order: Order) -> None:
     """Called in the same transaction as shop.orders.change_order_status."""
     if order.status == OrderStatus.cancelled:
+        cancel_transfer(session, order)
+        # Checked after the transfer is cancelled, so a confirm committed meanwhile is seen.
         if order_paid_vnd(session, order.id) > 0:
             raise Invalid("status", N_("This order is paid: give the buyer the money back "
                                        "(a refund) before cancelling it."))
-        cancel_transfer(session, order)
     elif (order.status == OrderStatus.delivered and order.payment_method == PaymentMethod.cash
           and order.total_vnd > 0):
         reference = f"cash-{order.reference}"

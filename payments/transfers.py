@@ -110,7 +110,8 @@ def confirm_transfer(session: Session, actor, transfer: BankTransfer, *,
 
 def cancel_transfer(session: Session, order: Order) -> None:
     """The order was cancelled before the money came: nothing is expected any more."""
+    # "fetch": a BankTransfer already loaded in this session must not keep its old status.
     session.execute(update(BankTransfer)
                     .where(BankTransfer.order_id == order.id, BankTransfer.status.in_(OPEN))
                     .values(status=TransferStatus.cancelled)
-                    .execution_options(synchronize_session=False))
+                    .execution_options(synchronize_session="fetch"))
