@@ -5,9 +5,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from payments.banks import BANKS, E_WALLETS, MOBILE_MONEY
+from shop.forms import VNDField
 
 KIND_CHOICES = [SelectChoice("bank", _l("Bank account")), SelectChoice("ewallet", _l("E-wallet")),
                 SelectChoice("mobile_money", _l("Mobile money"))]
@@ -37,3 +38,23 @@ class VerifyForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button with nothing but a CSRF token."""
+
+
+class AmountField(VNDField):
+    """An amount of đồng typed as '120.000', '120 000' or '120000'; the data is an int."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Type the amount in đồng, for example 120.000.")) from None
+
+
+class PayoutForm(FlaskForm):
+    """Staff record a payout; the choices are the producer's verified accounts (masked)."""
+
+    account_id = SelectField(_l("Paid into"), coerce=int, choices=[], validate_choice=False)
+    amount_vnd = AmountField(_l("Amount (đồng)"), validators=[InputRequired()])
+    reference = StringField(_l("Bank transfer reference"),
+                            validators=[DataRequired(), Length(max=80)],
+                            render_kw={"autocomplete": "off", "maxlength": 80})

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
+from ocopkit.access import is_staff
 from ocopkit.auth import role_required
 from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid
@@ -21,8 +22,8 @@ from ocopkit.i18n import error_text
 from ocopkit.users import Role
 from onboarding.producers import get_producer
 from onboarding.views import import_page
-from payments import accounts, imports, transactions, vietqr
-from payments.forms import AccountForm, ActionForm, VerifyForm
+from payments import accounts, imports, ledger, transactions, vietqr
+from payments.forms import AccountForm, ActionForm, PayoutForm, VerifyForm
 from payments.gateway import GatewayClient, GatewayError
 from payments.models import AccountKind
 from payments.signatures import SignatureError, verify_signature
@@ -173,3 +174,69 @@ def account_status(status) -> str:
     labels = {"pending": _("waiting for verification"), "verified": _("verified"),
               "disabled": _("disabled")}
     return labels.get(getattr(status, "value", status), str(status))
+
+
+# --- ledger and payouts ---------------------------------------------------------------
+
+def _payout_form(db, producer) -> PayoutForm | None:
+    """The payout form for staff, its choices the producer's verified accounts (masked)."""
+    if not is_staff(current_user):
+        return None
+    form = PayoutForm()
+    form.account_id.choices = [
+        (a.id, f"{a.provider} {accounts.mask(a.account_number)} · {a.holder_name}")
+        for a in ledger.payout_accounts(db, producer.id)]
+    return form
+
+
+def _ledger_page(db, producer, form, status=200):
+    return render_template(
+        "payments/ledger.html", producer=producer, form=form,
+        balance=ledger.balance(db, producer.id),
+        page=ledger.entries(db, producer.id, page=request.args.get("page", 1, type=int),
+                            per_page=current_app.config.get("LEDGER_PAGE_SIZE", 50))), status
+
+
+@bp.get("/producers/<int:producer_id>/ledger")
+@login_required
+def producer_ledger(producer_id: int):
+    db = get_session()
+    producer = get_producer(db, current_user, producer_id)
+    return _ledger_page(db, producer, _payout_form(db, producer))
+
+
+@bp.post("/producers/<int:producer_id>/payouts")
+@login_required
+def payout_record(producer_id: int):
+    db = get_session()
+    producer = get_producer(db, current_user, producer_id)
+    form = _payout_form(db, producer)
+    if form is None:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            with transaction(db):
+                ledger.record_payout(db, current_user, producer, account_id=form.account_id.data,
+                                     amount_vnd=form.amount_vnd.data,
+                                     reference=form.reference.data)
+        except Invalid as e:
+            attach_error(form, e, error_text(e))
+        except IntegrityError:  # the same reference saved by someone else a moment ago
+            form.reference.errors = [*form.reference.errors,
+                                     _("This reference is already recorded.")]
+        else:
+            flash(_("Payout recorded."), "info")
+            return redirect(url_for("payments.producer_ledger", producer_id=producer_id))
+    return _ledger_page(db, producer, form, 422)
+
+
+@bp.app_template_filter("ledger_label")
+def ledger_label(value) -> str:
+    """Words for an entry's kind, channel or status."""
+    labels = {"sale": _("sale"), "refund": _("refund"), "payout": _("payout"),
+              "card": _("card"), "vietqr": _("VietQR transfer"), "cash": _("cash"),
+              "external": _("another platform"), "transfer": _("bank transfer"),
+              "completed": _("completed"), "refunded": _("refunded"),
+              "cancelled": _("cancelled")}
+    value = getattr(value, "value", value)
+    return labels.get(value, str(value))
