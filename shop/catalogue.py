@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from ocopkit.db import utcnow
 from ocopkit.text import fold
 from onboarding.models import Commune, Consent, ConsentPurpose, Producer
+from payments.models import AccountKind, AccountStatus, LinkedAccount
 from shop.booths import OcopBadge, ocop_badge
 from shop.models import Booth, BoothStatus, Category, Product, ProductImage, ProductStatus
 
@@ -112,6 +113,7 @@ class BoothPage:
     village: str
     phone: str | None
     products: tuple[ProductCard, ...]
+    vietqr_producer_id: int | None = None  # set when buyers can pay it by VietQR
 
 
 @dataclass(frozen=True)
@@ -191,25 +193,34 @@ def home(session: Session, *, recent: int = 8) -> Home:
     )
 
 
+def _verified_bank_account():
+    """EXISTS: the booth's producer has a verified bank account (its static VietQR)."""
+    return exists().where(LinkedAccount.producer_id == Producer.id,
+                          LinkedAccount.kind == AccountKind.bank,
+                          LinkedAccount.status == AccountStatus.verified)
+
+
 def booth_page(session: Session, booth_id: int, *, today: date | None = None) -> BoothPage | None:
     """A public booth with its published products (two queries), or None."""
     today = today or utcnow().date()
     row = session.execute(
         select(Booth.id, Booth.slug, Booth.title, Booth.story, Booth.story_own_language,
                Booth.cover_image, Producer.name, Commune.id, Commune.name, Producer.village,
-               Producer.phone, _consent(ConsentPurpose.show_phone))
+               Producer.phone, _consent(ConsentPurpose.show_phone), Producer.id,
+               _verified_bank_account())
         .join(Producer, Producer.id == Booth.producer_id)
         .join(Commune, Commune.id == Producer.commune_id)
         .where(Booth.id == booth_id, public_booth())).one_or_none()
     if row is None:
         return None
-    *fields, phone, show_phone = row
+    *fields, phone, show_phone, producer_id, has_vietqr = row
     products = session.execute(
         _cards_stmt().where(Product.booth_id == booth_id,
                             Product.status == ProductStatus.published)).all()
     products = sorted(products, key=lambda p: (fold(p.name), p.id))
     return BoothPage(*fields, phone=phone if show_phone else None,
-                     products=tuple(_card(p, today) for p in products))
+                     products=tuple(_card(p, today) for p in products),
+                     vietqr_producer_id=producer_id if has_vietqr else None)
 
 
 def product_page(session: Session, product_id: int, *,
