@@ -256,5 +256,7 @@ def action_label(action: str) -> str:
               "photo_added": _("photo added"), "photo_removed": _("photo removed"),
               "order_confirm": _("order confirmed"), "order_ship": _("order shipped"),
               "order_deliver": _("order delivered"), "order_cancel": _("order cancelled"),
-              "order_refunded": _("order refunded")}
+              "order_refunded": _("order refunded"),
+              "transfer_confirmed": _("bank transfer confirmed"),
+              "payout_recorded": _("payout sent")}
     return labels.get(action, action)
