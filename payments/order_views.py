@@ -55,6 +55,12 @@ def payment_state(order) -> str:
     return settlement.payment_state(get_session(), order).value
 
 
+@bp.app_template_global("payment_states")
+def payment_states(orders) -> dict[int, str]:
+    """States of a page of orders at once (the producer's order list)."""
+    return {k: v.value for k, v in settlement.payment_states(get_session(), list(orders)).items()}
+
+
 @bp.app_template_global("order_payment")
 def order_payment(order) -> dict:
     """What the producer's order page shows about the money."""

@@ -264,3 +264,41 @@ def test_refund_from_the_order_page_is_capped(paying, client, session, shop, log
     assert _order(session).status.value == "placed"
     refunds = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == EntryKind.refund))
     assert [r.amount_vnd for r in refunds] == [40000]
+
+
+def test_the_producers_order_list_shows_each_orders_payment_in_three_queries(
+        paying, client, session, shop, login, engine):
+    from sqlalchemy import event
+
+    from payments.settlement import payment_states
+
+    _verified_bank(session, shop.booth.producer_id)
+    expected = {}
+    for method, action, label in (("card", "pay", "Paid"), ("card", None, "Not paid yet"),
+                                  ("vietqr", "claim", "Transfer sent"),
+                                  ("cash", None, "Pay in cash at delivery")):
+        _checkout(client, shop, method, quantity=1)
+        order = session.scalars(select(Order).order_by(Order.id.desc())).first()
+        if action == "pay":
+            client.post(f"/orders/{order.reference}/pay/card", data={"test_card": "pm_card_visa"})
+        elif action == "claim":
+            client.post(f"/orders/{order.reference}/pay/claim")
+        expected[order.reference] = label
+    login("pank")
+    items = client.get("/manage/orders").get_data(as_text=True).split("<li>")
+    for reference, label in expected.items():
+        [item] = [i for i in items if reference in i]
+        assert label in item, (label, item)
+
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+    session.expire_all()
+    orders = session.scalars(select(Order)).all()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        states = payment_states(session, orders)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(states) == 4 and len(statements) == 3
