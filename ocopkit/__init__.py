@@ -19,6 +19,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask("ocopkit", template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
     load_config(app, overrides)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -26,6 +27,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TLS proxies, take the client's address and scheme from the X-Forwarded-*
+    headers the last TRUSTED_PROXIES hops set (login limits are per address); with none
+    (the default) those headers are ignored, so a client cannot forge them."""
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:

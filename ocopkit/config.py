@@ -27,6 +27,7 @@ class Defaults:
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
     IMPORT_MAX_BYTES = 10 * 1024 * 1024
     PUBLIC_BASE_URL = ""
+    TRUSTED_PROXIES = 0  # reverse proxies in front of gunicorn that set X-Forwarded-*
     GATEWAY_URL = "http://127.0.0.1:8420"
     GATEWAY_KEY = "sk_test_ocopkit"
     WEBHOOK_SECRET = ""

@@ -237,6 +237,33 @@ def test_address_limit_blocks_many_accounts_from_one_address(app, session):
     assert _post_login(attacker, "victim").status_code == 302
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_forwarded_addresses_count_only_behind_a_trusted_proxy(engine, database_url, session,
+                                                               proxies):
+    """Behind the TLS proxy every request comes from its address: the limit must follow
+    the forwarded client, and without a trusted proxy a forged header must change nothing."""
+    make_user(session, Role.admin, username="victim")
+    session.commit()
+    app = create_app({"TESTING": True, "ENV": "testing", "DATABASE_URL": database_url,
+                      "SECRET_KEY": "proxy-test", "WTF_CSRF_ENABLED": False,
+                      "TRUSTED_PROXIES": proxies})
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    attacker = app.test_client()
+    for n in range(20):
+        assert _post_login(attacker, f"guess{n % 5}", "wrong-pass", environ_base=proxy,
+                           headers={"X-Forwarded-For": f"203.0.113.{n}"}
+                           if not proxies else {"X-Forwarded-For": "203.0.113.66"}
+                           ).status_code == 401
+    other = _post_login(app.test_client(), "victim", environ_base=proxy,
+                        headers={"X-Forwarded-For": "198.51.100.7"}).status_code
+    again = _post_login(app.test_client(), "victim", environ_base=proxy,
+                        headers={"X-Forwarded-For": "203.0.113.66"}).status_code
+    if proxies:
+        assert (other, again) == (302, 429)  # the forwarded client is the one held back
+    else:
+        assert (other, again) == (429, 429)  # forged headers ignored: one address, held
+
+
 def test_no_raw_address_is_stored(app, session):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = "203.0.113.77"
