@@ -265,6 +265,8 @@ def test_producer_sees_its_own_figures_but_no_payout_form(client, session, login
     assert "FT-OLD-1" in html and "Shopee" in html and "<script" not in html
     assert "/payouts" not in html
     assert client.get(f"/payments/producers/{w.other.id}/ledger").status_code == 404
+    home = client.get("/").get_data(as_text=True)  # the producer's menu leads to its money
+    assert f'href="/payments/producers/{w.producer.id}/ledger"' in home
 
 
 def test_ledger_page_is_paginated(client, session, login, app):
