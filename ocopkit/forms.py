@@ -9,6 +9,17 @@ from ocopkit.errors import Invalid
 csrf = CSRFProtect()
 
 
+def read_import_file(file) -> bytes:
+    """The uploaded import file's bytes; 413 above IMPORT_MAX_BYTES, read no further."""
+    from flask import abort, current_app
+
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    data = file.read(limit + 1)
+    if len(data) > limit:
+        abort(413)
+    return data
+
+
 class PhoneField(StringField):
     """A phone input that phones show a number pad for."""
 

@@ -1,7 +1,7 @@
 """Officer pages: find and register producers, consent, logins, training, imports."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from ocopkit.auth import role_required
 from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid
-from ocopkit.forms import attach_error
+from ocopkit.forms import attach_error, read_import_file
 from ocopkit.i18n import error_text
 from ocopkit.users import Role
 from onboarding import imports, producers
@@ -196,10 +196,7 @@ def import_page(kind: str, importer, columns: tuple[str, ...]):
     summary, errors, failure = None, [], None
     status = 200
     if form.validate_on_submit():
-        limit = current_app.config["IMPORT_MAX_BYTES"]
-        data = form.file.data.read(limit + 1)
-        if len(data) > limit:
-            abort(413)
+        data = read_import_file(form.file.data)
         db = get_session()
         try:
             with transaction(db):

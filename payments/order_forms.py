@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, RadioField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField, IntegerField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -25,3 +26,10 @@ class RefundForm(FlaskForm):
     amount_vnd = IntegerField(_l("Amount to refund (đồng)"),
                               validators=[DataRequired(), NumberRange(min=1)],
                               render_kw={"inputmode": "numeric"})
+
+
+class StatementForm(FlaskForm):
+    file = FileField(_l("Bank statement (CSV)"), validators=[FileRequired()])
+    account = StringField(_l("Account number of the statement (optional)"),
+                          validators=[Optional(), Length(max=40)],
+                          render_kw={"inputmode": "numeric", "autocomplete": "off"})

@@ -15,15 +15,17 @@ from flask_login import current_user
 from ocopkit.auth import role_required
 from ocopkit.db import get_session, transaction
 from ocopkit.errors import DomainError, Invalid
+from ocopkit.forms import read_import_file
 from ocopkit.i18n import error_text
 from ocopkit.money import format_vnd
 from ocopkit.site import CONTENT_SECURITY_POLICY
 from ocopkit.users import Role
-from payments import settlement, transactions, transfers, vietqr
+from onboarding.imports import ImportFailed
+from payments import settlement, statements, transactions, transfers, vietqr
 from payments.accounts import mask
 from payments.forms import ActionForm
 from payments.models import AttemptStatus, ConfirmedHow
-from payments.order_forms import TEST_CARDS, CardForm, RefundForm
+from payments.order_forms import TEST_CARDS, CardForm, RefundForm, StatementForm
 from payments.views import gateway_client
 from shop.models import PaymentMethod
 from shop.orders import get_order, order_by_reference
@@ -193,3 +195,27 @@ def refund(order_id: int):
     else:
         flash(_("Refunded %(amount)s.", amount=format_vnd(form.amount_vnd.data)), "info")
     return redirect(url_for("orders.manage_detail", order_id=order_id))
+
+
+@bp.route("/payments/imports/statement", methods=["GET", "POST"])
+@role_required(Role.admin, Role.officer)
+def import_statement():
+    """A bank statement confirms the VietQR transfers of the officer's communes."""
+    form = StatementForm()
+    result, failure, errors, status = None, None, [], 200
+    if form.validate_on_submit():
+        data = read_import_file(form.file.data)
+        db = get_session()
+        try:
+            with transaction(db):
+                result = statements.import_statement(db, data, actor=current_user,
+                                                     account=form.account.data or None)
+        except ImportFailed as error:
+            failure, errors, status = error_text(error), error.errors, 422
+        except DomainError as error:
+            failure, status = error_text(error), 422
+    elif form.is_submitted():
+        status = 422
+    return render_template("payments/statement_import.html", form=form, result=result,
+                           failure=failure, errors=errors,
+                           columns=statements.COLUMNS), status

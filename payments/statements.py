@@ -18,11 +18,12 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ocopkit.access import SYSTEM
+from ocopkit.access import SYSTEM, producer_scope
 from ocopkit.errors import Conflict, Invalid, N_
 from ocopkit.money import parse_vnd
 from ocopkit.text import fold
 from onboarding.imports import ImportFailed, Progress, RowError, read_rows
+from onboarding.models import Producer
 from payments.models import BankTransfer, ConfirmedHow, LinkedAccount, TransferStatus
 from payments.transfers import OPEN, PURPOSE_PREFIX, confirm_transfer
 from shop.models import Order
@@ -127,14 +128,16 @@ def _read(data: bytes, progress: Progress | None) -> list[StatementLine]:
     return lines
 
 
-def _transfers_by_reference(session: Session, references: set[str],
+def _transfers_by_reference(session: Session, actor, references: set[str],
                             account: str | None) -> dict[str, BankTransfer]:
     found: dict[str, BankTransfer] = {}
     wanted = sorted(references)
     for start in range(0, len(wanted), 500):
         stmt = (select(Order.reference, BankTransfer)
                 .join(BankTransfer, BankTransfer.order_id == Order.id)
-                .where(Order.reference.in_(wanted[start:start + 500])))
+                .join(Producer, Producer.id == Order.producer_id)
+                .where(Order.reference.in_(wanted[start:start + 500]),
+                       producer_scope(actor, Producer)))
         if account is not None:
             stmt = stmt.join(LinkedAccount, LinkedAccount.id == BankTransfer.account_id).where(
                 LinkedAccount.account_number == account)
@@ -142,19 +145,22 @@ def _transfers_by_reference(session: Session, references: set[str],
     return found
 
 
-def import_statement(session: Session, data: bytes, *, account: str | None = None,
+def import_statement(session: Session, data: bytes, *, actor=SYSTEM,
+                     account: str | None = None,
                      progress: Progress | None = None) -> StatementResult:
     """Confirm the open transfers that the statement's credits pay in full.
 
-    `account` (an account number) limits the matching to transfers into that account: give
-    it when the statement is one producer's, so a reference paid into someone else's account
-    cannot confirm an order. The caller commits; ImportFailed means nothing was written."""
+    Only orders of producers the actor manages are matched (an officer's upload touches
+    their communes only). `account` (an account number) limits the matching to transfers
+    into that account: give it when the statement is one producer's, so a reference paid
+    into someone else's account cannot confirm an order. The caller commits; ImportFailed
+    means nothing was written."""
     account = "".join(account.split()) if account else None
     lines = _read(data, progress)
     credits = [line for line in lines if line.amount_vnd > 0]
     candidates = {line.row: references_in(line.description) for line in credits}
     transfers = _transfers_by_reference(
-        session, {ref for refs in candidates.values() for ref in refs}, account)
+        session, actor, {ref for refs in candidates.values() for ref in refs}, account)
     result = StatementResult(debits=len(lines) - len(credits))
     for line in credits:
         reference = next((ref for ref in candidates[line.row] if ref in transfers), None)
@@ -172,7 +178,7 @@ def import_statement(session: Session, data: bytes, *, account: str | None = Non
             result.already_confirmed.append(line)
         else:
             try:
-                confirm_transfer(session, SYSTEM, transfer, how=ConfirmedHow.statement)
+                confirm_transfer(session, actor, transfer, how=ConfirmedHow.statement)
             except Conflict:  # confirmed meanwhile by the producer or an officer
                 result.already_confirmed.append(line)
             except Invalid:   # the order was cancelled while its transfer stayed open

@@ -302,3 +302,45 @@ def test_the_producers_order_list_shows_each_orders_payment_in_three_queries(
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(states) == 4 and len(statements) == 3
+
+
+def test_officer_uploads_a_statement_that_confirms_only_their_communes_transfers(
+        paying, client, session, shop, login):
+    _verified_bank(session, shop.booth.producer_id)
+    _checkout(client, shop, "vietqr", quantity=1)
+    own = _order(session)
+    far_commune = make_commune(session, name="Na Sang")
+    far = make_producer(session, commune=far_commune)
+    far_booth = make_booth(session, producer=far, status=BoothStatus.published)
+    far_product = make_product(session, booth=far_booth, price_vnd=50000, stock=3)
+    session.commit()
+    _verified_bank(session, far.id)
+    buyer = paying.test_client()
+    _checkout(buyer, far_product, "vietqr", quantity=1)
+    far_order = session.scalars(select(Order).where(Order.producer_id == far.id)).one()
+    officer = make_user(session, Role.officer, username="mai", communes=[shop.booth.producer
+                                                                          .commune])
+    session.commit()
+
+    statement = ("date,amount,description\n"
+                 f"28/11/2026,120.000,MBVCB.1.OCOP {own.reference}.CT tu TRAN THI BINH\n"
+                 f"28/11/2026,50.000,OCOP {far_order.reference}\n"
+                 "28/11/2026,-30.000,Phi dich vu\n")
+    login(officer.username)
+    assert "Import a bank statement" in client.get("/manage/orders").get_data(as_text=True)
+    page = client.post("/payments/imports/statement", content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(statement.encode()), "statement.csv")})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f"1 transfer(s) confirmed: {own.reference}" in html
+    assert "1 credit(s) name no open order: rows 2" in html
+    assert [s.order_id for s in session.scalars(select(LedgerEntry))] == [own.id]
+
+    bad = client.post("/payments/imports/statement", content_type="multipart/form-data",
+                      data={"file": (io.BytesIO(b"date,amount,description\n31/02/2026,1,x\n"),
+                                     "s.csv")})
+    assert bad.status_code == 422 and "row 1 (line 2), column date" in bad.get_data(
+        as_text=True)
+    client.post("/logout")
+    login("pank")
+    assert client.get("/payments/imports/statement").status_code == 404
