@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ocopkit.db import utcnow
-from ocopkit.errors import Invalid, N_
+from ocopkit.errors import Conflict, Invalid, N_
 from payments.gateway import GatewayClient, GatewayError, PaymentIntent
 from payments.models import (
     AttemptStatus, Channel, EntryKind, EntryStatus, LedgerEntry, PaymentAttempt, WebhookEvent,
@@ -17,6 +17,7 @@ from payments.models import (
 from shop.models import Order, OrderStatus, PaymentMethod
 
 FINAL = {AttemptStatus.succeeded, AttemptStatus.canceled}
+IN_FLIGHT = timedelta(seconds=60)  # longer than any buyer's gateway budget
 _ALLOWED = {
     AttemptStatus.created: {AttemptStatus.processing, AttemptStatus.succeeded,
                             AttemptStatus.failed, AttemptStatus.canceled},
@@ -79,10 +80,20 @@ def new_attempt(session: Session, order: Order) -> PaymentAttempt:
         raise Invalid(None, N_("This order was cancelled."))
     if is_paid(session, order.id):
         raise Invalid(None, N_("This order is already paid."))
+    # A second click (or a second tab) must not charge the card twice: one attempt on its
+    # way per order. The order row is locked on PostgreSQL; on SQLite the insert waits for
+    # the other's commit, so the check after it sees that attempt.
+    session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
     attempt = PaymentAttempt(order_id=order.id, amount_vnd=order.total_vnd,
                              idempotency_key=f"order-{order.id}-{secrets.token_hex(8)}")
     session.add(attempt)
     session.flush()
+    if session.scalar(select(PaymentAttempt.id).where(
+            PaymentAttempt.order_id == order.id, PaymentAttempt.id != attempt.id,
+            PaymentAttempt.status == AttemptStatus.created,
+            PaymentAttempt.created_at >= utcnow() - IN_FLIGHT).limit(1)):
+        raise Conflict(None, N_("A payment for this order is already on its way. Wait a "
+                                "minute, then look at the order again."))
     return attempt
 
 

@@ -2,17 +2,21 @@
 localstripe) says nothing was paid; a payment whose create answer was lost is still found."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ocopkit.db import utcnow
+from ocopkit.errors import Conflict
 from payments import transactions
 from payments.abandoned import release_abandoned
 from payments.gateway import GatewayClient
 from payments.models import AttemptStatus, EntryKind, LedgerEntry, PaymentAttempt
-from shop.models import BoothStatus, OrderStatus, Product
+from shop.models import BoothStatus, Order, OrderStatus, Product
 from shop.orders import place_order
 from tests.factories import make_booth, make_product
 
@@ -126,3 +130,31 @@ def test_a_webhook_finds_an_attempt_whose_create_answer_was_lost(session, gatewa
     sales = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == EntryKind.sale))
     assert [s.amount_vnd for s in sales] == [order.total_vnd]
     assert session.scalars(select(PaymentAttempt)).one().id == attempt.id
+
+
+def test_two_card_submissions_at_once_make_one_attempt(session, engine, tea):
+    """A double click: the second waits for the first (PostgreSQL: the order row lock;
+    SQLite: the write lock of its insert), then sees it on its way and is refused."""
+    order = _order(session, tea, minutes_ago=1)
+    session.commit()
+    outcome = {}
+
+    def second():
+        with Session(engine) as other:
+            try:
+                transactions.new_attempt(other, other.get(Order, order.id))
+                other.commit()
+                outcome["second"] = "created"
+            except Conflict:
+                outcome["second"] = "refused"
+
+    with Session(engine) as first:
+        transactions.new_attempt(first, first.get(Order, order.id))
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive()  # waiting for the first
+        first.commit()
+    thread.join(10)
+    assert outcome == {"second": "refused"}
+    assert len(session.scalars(select(PaymentAttempt)).all()) == 1
