@@ -2,13 +2,10 @@
 localstripe) says nothing was paid; a payment whose create answer was lost is still found."""
 from __future__ import annotations
 
-import threading
-import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ocopkit.db import utcnow
 from ocopkit.errors import Conflict
@@ -18,6 +15,7 @@ from payments.gateway import GatewayClient
 from payments.models import AttemptStatus, EntryKind, LedgerEntry, PaymentAttempt
 from shop.models import BoothStatus, Order, OrderStatus, Product
 from shop.orders import place_order
+from tests.concurrency import second_waits_for_first
 from tests.factories import make_booth, make_product
 
 BUYER = {"buyer_name": "Chị Hoa", "buyer_phone": "0912345678", "delivery_address": "Hà Nội"}
@@ -137,24 +135,8 @@ def test_two_card_submissions_at_once_make_one_attempt(session, engine, tea):
     SQLite: the write lock of its insert), then sees it on its way and is refused."""
     order = _order(session, tea, minutes_ago=1)
     session.commit()
-    outcome = {}
 
-    def second():
-        with Session(engine) as other:
-            try:
-                transactions.new_attempt(other, other.get(Order, order.id))
-                other.commit()
-                outcome["second"] = "created"
-            except Conflict:
-                outcome["second"] = "refused"
-
-    with Session(engine) as first:
-        transactions.new_attempt(first, first.get(Order, order.id))
-        thread = threading.Thread(target=second)
-        thread.start()
-        time.sleep(0.5)
-        assert thread.is_alive()  # waiting for the first
-        first.commit()
-    thread.join(10)
-    assert outcome == {"second": "refused"}
+    def submit(db):
+        transactions.new_attempt(db, db.get(Order, order.id))
+    assert isinstance(second_waits_for_first(engine, submit, submit, Conflict), Conflict)
     assert len(session.scalars(select(PaymentAttempt)).all()) == 1

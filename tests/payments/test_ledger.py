@@ -3,14 +3,11 @@ account, never above what is owed, unique reference), and the ledger page."""
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
 
 from ocopkit import create_app
 from ocopkit.errors import Invalid, NotFound
@@ -20,6 +17,7 @@ from payments import ledger
 from payments.models import (
     AccountKind, AccountStatus, Channel, EntryKind, EntryStatus, LedgerEntry, LinkedAccount,
 )
+from tests.concurrency import second_waits_for_first
 from tests.factories import make_commune, make_producer, make_user
 
 _refs = itertools.count(1)
@@ -220,29 +218,13 @@ def test_two_payouts_at_once_never_exceed_what_is_owed(session, engine):
     """The second waits (PostgreSQL: the producer row lock; SQLite: the write lock of its
     insert), then sees the first payout and is refused."""
     w = _world(session)
-    outcome = {}
 
-    def second():
-        with Session(engine) as other:
-            try:
-                ledger.record_payout(other, w.officer, other.get(Producer, w.producer.id),
-                                     account_id=w.account.id, amount_vnd=400_000,
-                                     reference="FT-B")
-                other.commit()
-                outcome["b"] = "ok"
-            except Invalid as e:
-                outcome["b"] = e.field
-
-    with Session(engine) as first:
-        ledger.record_payout(first, w.officer, first.get(Producer, w.producer.id),
-                             account_id=w.account.id, amount_vnd=400_000, reference="FT-A")
-        thread = threading.Thread(target=second)
-        thread.start()
-        time.sleep(0.5)
-        assert thread.is_alive()  # waiting for the lock
-        first.commit()
-    thread.join(10)
-    assert outcome == {"b": "amount_vnd"}
+    def pay(reference):
+        return lambda db: ledger.record_payout(
+            db, w.officer, db.get(Producer, w.producer.id), account_id=w.account.id,
+            amount_vnd=400_000, reference=reference)
+    error = second_waits_for_first(engine, pay("FT-A"), pay("FT-B"), Invalid)
+    assert error.field == "amount_vnd"
     assert ledger.balance(session, w.producer.id).owed == 70_000
 
 
