@@ -175,3 +175,12 @@ class GatewayClient:
                               "metadata": metadata}, idempotency_key)
         return Refund(id=data["id"], amount=int(data["amount"]), status=data["status"],
                       payment_intent=data.get("payment_intent") or payment_intent)
+
+    def list_refunds(self, *, payment_intent: str) -> list[Refund]:
+        """The refunds the gateway holds for a PaymentIntent (the truth when an answer
+        was lost)."""
+        data = self._request("GET", "/v1/refunds", {"payment_intent": payment_intent,
+                                                    "limit": 100})
+        return [Refund(id=r["id"], amount=int(r["amount"]), status=r["status"],
+                       payment_intent=r.get("payment_intent") or payment_intent)
+                for r in data.get("data", [])]

@@ -186,9 +186,17 @@ def refund(order_id: int):
     if not form.validate_on_submit():
         flash(_("Enter the amount to refund, a whole number of đồng."), "error")
         return redirect(url_for("orders.manage_detail", order_id=order_id))
+    client = gateway_client()
     try:
         with transaction(db):
-            transactions.refund_order(db, gateway_client(), current_user, order,
+            found = transactions.sync_refunds(db, client, order)
+        if found:
+            flash(_("The gateway had already refunded %(amount)s for this order; that is now "
+                    "recorded. Check the order before refunding more.",
+                    amount=format_vnd(sum(e.amount_vnd for e in found))), "error")
+            return redirect(url_for("orders.manage_detail", order_id=order_id))
+        with transaction(db):
+            transactions.refund_order(db, client, current_user, order,
                                       amount_vnd=form.amount_vnd.data)
     except DomainError as error:
         flash(error_text(error), "error")

@@ -198,6 +198,42 @@ def reconcile(session: Session, client: GatewayClient, *, since: timedelta) -> i
                for a in list(attempts))
 
 
+REFUND_UNREACHABLE = N_("The refund could not reach the payment gateway; nothing was "
+                        "refunded. Try again.")
+
+
+def _card_sale(session: Session, order: Order) -> LedgerEntry | None:
+    return session.scalar(select(LedgerEntry).where(
+        LedgerEntry.order_id == order.id, LedgerEntry.kind == EntryKind.sale,
+        LedgerEntry.channel == Channel.card))
+
+
+def sync_refunds(session: Session, client: GatewayClient, order: Order) -> list[LedgerEntry]:
+    """Record refunds the gateway made but the ledger lacks (a refund whose answer was
+    lost). Run before refunding, in a transaction of its own, so a retried refund sees
+    the first one and cannot pay the buyer back twice."""
+    sale = _card_sale(session, order)
+    if sale is None:
+        return []
+    known = set(session.scalars(select(LedgerEntry.reference).where(
+        LedgerEntry.order_id == order.id, LedgerEntry.kind == EntryKind.refund)))
+    try:
+        refunds = client.list_refunds(payment_intent=sale.reference)
+    except GatewayError as e:
+        raise PaymentUnavailable(None, REFUND_UNREACHABLE) from e
+    missing = [LedgerEntry(producer_id=order.producer_id, order_id=order.id,
+                           kind=EntryKind.refund, channel=Channel.card, platform="ocopkit",
+                           status=EntryStatus.completed, amount_vnd=refund.amount,
+                           occurred_at=utcnow(), reference=refund.id)
+               for refund in refunds
+               if refund.id not in known and refund.status != "failed" and refund.amount > 0]
+    session.add_all(missing)
+    if missing and order_paid_vnd(session, order.id) <= 0:
+        sale.status = EntryStatus.refunded
+    session.flush()
+    return missing
+
+
 def refund_order(session: Session, client: GatewayClient, actor, order: Order, *,
                  amount_vnd: int) -> LedgerEntry:
     """Refund part or all of a card payment through the gateway, never more than what was
@@ -216,9 +252,7 @@ def refund_order(session: Session, client: GatewayClient, actor, order: Order, *
     if amount_vnd > balance:
         raise Invalid("amount_vnd", N_("At most %(balance)s đồng can be refunded."),
                       balance=balance)
-    sale = session.scalar(select(LedgerEntry).where(
-        LedgerEntry.order_id == order.id, LedgerEntry.kind == EntryKind.sale,
-        LedgerEntry.channel == Channel.card))
+    sale = _card_sale(session, order)
     if sale is None:
         raise Invalid(None, N_("Only card payments are refunded here."))
     key = f"refund-{order.id}-{secrets.token_hex(8)}"
@@ -226,8 +260,7 @@ def refund_order(session: Session, client: GatewayClient, actor, order: Order, *
         refund = client.create_refund(payment_intent=sale.reference, amount_vnd=amount_vnd,
                                       idempotency_key=key, metadata={"order": order.reference})
     except GatewayError as e:
-        raise PaymentUnavailable(None, N_("The refund could not reach the payment gateway; "
-                                          "nothing was refunded. Try again.")) from e
+        raise PaymentUnavailable(None, REFUND_UNREACHABLE) from e
     entry = LedgerEntry(producer_id=order.producer_id, order_id=order.id, kind=EntryKind.refund,
                         channel=Channel.card, platform="ocopkit", status=EntryStatus.completed,
                         amount_vnd=amount_vnd, occurred_at=utcnow(), reference=refund.id)

@@ -344,3 +344,28 @@ def test_officer_uploads_a_statement_that_confirms_only_their_communes_transfers
     client.post("/logout")
     login("pank")
     assert client.get("/payments/imports/statement").status_code == 404
+
+
+def test_a_refund_whose_answer_was_lost_is_found_before_refunding_again(
+        paying, client, session, shop, login, localstripe):
+    from payments.gateway import GatewayClient
+
+    _checkout(client, shop, "card")
+    order = _order(session)
+    client.post(f"/orders/{order.reference}/pay/card", data={"test_card": "pm_card_visa"})
+    [sale] = _sales(session, order.id)
+    # the gateway refunded, but the answer never reached ocopkit
+    GatewayClient(localstripe.url, "sk_test_x").create_refund(
+        payment_intent=sale.reference, amount_vnd=240000, idempotency_key="lost-answer")
+    login("pank")
+    retry = client.post(f"/manage/orders/{order.id}/refund", data={"amount_vnd": 240000},
+                        follow_redirects=True)
+    assert "had already refunded 240.000 ₫" in retry.get_data(as_text=True)
+    refunds = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == EntryKind.refund))
+    assert [r.amount_vnd for r in refunds] == [240000]
+    again = client.post(f"/manage/orders/{order.id}/refund", data={"amount_vnd": 1000},
+                        follow_redirects=True)
+    assert "At most 0 đồng can be refunded" in again.get_data(as_text=True)
+    gateway_refunds = GatewayClient(localstripe.url, "sk_test_x").list_refunds(
+        payment_intent=sale.reference)
+    assert [r.amount for r in gateway_refunds] == [240000]
