@@ -10,7 +10,6 @@ create-and-confirm PaymentIntent call with the same client. Prints the medians a
 """
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import tempfile
@@ -19,10 +18,10 @@ import time
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from benchdb import empty_database
 from ocopkit import create_app
-from ocopkit.db import Base, make_engine
+from ocopkit.db import make_engine
 from ocopkit.demo import build_demo
-from ocopkit.migrate import upgrade
 from payments.devgateway import start_localstripe
 from payments.gateway import GatewayClient
 from shop.models import PaymentMethod, Product, ProductStatus
@@ -35,13 +34,8 @@ BUYER = {"buyer_name": "Nguyễn Thị Hoa", "buyer_phone": "0987654321",
 def main() -> None:
     payments = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     folder = tempfile.mkdtemp()
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.sqlite3"
-    upgrade(url)
+    url = empty_database()
     engine = make_engine(url)
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name not in ("ethnic_group", "alembic_version"):
-                conn.execute(table.delete())
     gateway = start_localstripe()
     try:
         app = create_app({"ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "bench",

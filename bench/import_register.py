@@ -9,17 +9,15 @@ The issue's budget: 5,000 rows in under 30 seconds.
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from benchdb import empty_database
 from ocopkit.access import SYSTEM
-from ocopkit.db import Base, make_engine
-from ocopkit.migrate import upgrade
+from ocopkit.db import make_engine
 from ocopkit.text import fold
 from onboarding.imports import import_communes, import_register
 from onboarding.models import ChangeRecord, Commune, Producer
@@ -39,13 +37,7 @@ def register_csv(rows: int) -> bytes:
 
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-    upgrade(url)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name not in ("ethnic_group", "alembic_version"):
-                conn.execute(table.delete())
+    engine = make_engine(empty_database())
     communes = "code,name,ethnic_minority_area\n" + "\n".join(
         f"C{i:03d},Xã {i},có" for i in range(130))
     data = register_csv(rows)
