@@ -64,10 +64,15 @@ def order_paid_vnd(session: Session, order_id: int) -> int:
                for kind, amount in rows)
 
 
-def is_paid(session: Session, order_id: int) -> bool:
-    return session.scalar(select(LedgerEntry.id).where(
+def card_sale(session: Session, order_id: int) -> LedgerEntry | None:
+    """The order's card sale in the ledger, if it was paid by card."""
+    return session.scalar(select(LedgerEntry).where(
         LedgerEntry.order_id == order_id, LedgerEntry.kind == EntryKind.sale,
-        LedgerEntry.channel == Channel.card).limit(1)) is not None
+        LedgerEntry.channel == Channel.card).limit(1))
+
+
+def is_paid(session: Session, order_id: int) -> bool:
+    return card_sale(session, order_id) is not None
 
 
 def new_attempt(session: Session, order: Order) -> PaymentAttempt:
@@ -202,17 +207,11 @@ REFUND_UNREACHABLE = N_("The refund could not reach the payment gateway; nothing
                         "refunded. Try again.")
 
 
-def _card_sale(session: Session, order: Order) -> LedgerEntry | None:
-    return session.scalar(select(LedgerEntry).where(
-        LedgerEntry.order_id == order.id, LedgerEntry.kind == EntryKind.sale,
-        LedgerEntry.channel == Channel.card))
-
-
 def sync_refunds(session: Session, client: GatewayClient, order: Order) -> list[LedgerEntry]:
     """Record refunds the gateway made but the ledger lacks (a refund whose answer was
     lost). Run before refunding, in a transaction of its own, so a retried refund sees
     the first one and cannot pay the buyer back twice."""
-    sale = _card_sale(session, order)
+    sale = card_sale(session, order.id)
     if sale is None:
         return []
     known = set(session.scalars(select(LedgerEntry.reference).where(
@@ -252,7 +251,7 @@ def refund_order(session: Session, client: GatewayClient, actor, order: Order, *
     if amount_vnd > balance:
         raise Invalid("amount_vnd", N_("At most %(balance)s đồng can be refunded."),
                       balance=balance)
-    sale = _card_sale(session, order)
+    sale = card_sale(session, order.id)
     if sale is None:
         raise Invalid(None, N_("Only card payments are refunded here."))
     key = f"refund-{order.id}-{secrets.token_hex(8)}"
