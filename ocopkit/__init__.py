@@ -21,6 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     load_config(app, overrides)
     trust_proxies(app)
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
@@ -49,6 +50,12 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
+
+
+def register_converters(app: Flask) -> None:
+    from ocopkit.urls import register_converters as register_id_converter
+
+    register_id_converter(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -12,6 +12,7 @@ from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid
 from ocopkit.forms import attach_error, read_import_file
 from ocopkit.i18n import error_text
+from ocopkit.urls import db_id
 from ocopkit.users import Role
 from onboarding import imports, producers
 from onboarding.forms import ConsentForm, ImportForm, LoginGrantForm, ProducerForm, TrainingForm, WithdrawForm
@@ -59,7 +60,7 @@ def _form_data(form: ProducerForm) -> producers.ProducerData:
 def producer_list():
     if current_user.role == Role.producer:
         return redirect(url_for("onboarding.producer", producer_id=current_user.producer_id))
-    commune_id = request.args.get("commune", type=int)
+    commune_id = request.args.get("commune", type=db_id)
     page = producers.list_producers(
         get_session(), current_user, query=request.args.get("q", ""), commune_id=commune_id,
         page=request.args.get("page", 1, type=int))

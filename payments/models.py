@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ocopkit.db import Base, UTCDateTime, str_enum, utcnow
@@ -102,7 +102,7 @@ class LedgerEntry(Base):
     channel: Mapped[Channel] = mapped_column(str_enum(Channel))
     platform: Mapped[str] = mapped_column(String(40), default="ocopkit")
     status: Mapped[EntryStatus] = mapped_column(str_enum(EntryStatus))
-    amount_vnd: Mapped[int] = mapped_column(Integer)
+    amount_vnd: Mapped[int] = mapped_column(BigInteger)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reference: Mapped[str] = mapped_column(String(80))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -128,7 +128,7 @@ class PaymentAttempt(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    amount_vnd: Mapped[int] = mapped_column(Integer)
+    amount_vnd: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[AttemptStatus] = mapped_column(str_enum(AttemptStatus),
                                                   default=AttemptStatus.created)
     error_code: Mapped[str | None] = mapped_column(String(60))
@@ -170,7 +170,7 @@ class BankTransfer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("linked_account.id"))
-    amount_vnd: Mapped[int] = mapped_column(Integer)
+    amount_vnd: Mapped[int] = mapped_column(BigInteger)
     purpose: Mapped[str] = mapped_column(String(25))
     status: Mapped[TransferStatus] = mapped_column(str_enum(TransferStatus),
                                                    default=TransferStatus.expected)

@@ -24,6 +24,8 @@ from shop.models import (
 )
 
 UNITS = ("kg", "g", "lít", "chai", "hộp", "gói", "bó", "con")
+MAX_PRICE_VND = 1_000_000_000
+MAX_STOCK = 1_000_000
 OCOP_WARNING_DAYS = 60
 
 
@@ -218,6 +220,13 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def check_stock(stock, field: str = "stock") -> int:
+    """A stock figure is a whole number from 0 to MAX_STOCK."""
+    if not _is_int(stock) or not 0 <= stock <= MAX_STOCK:
+        raise Invalid(field, N_("The stock must be from 0 to 1,000,000."))
+    return stock
+
+
 def check_product_data(data: ProductData) -> ProductData:
     """Normalise the fields and raise Invalid on the first broken rule."""
     name = nfc(data.name)
@@ -230,10 +239,9 @@ def check_product_data(data: ProductData) -> ProductData:
         raise Invalid("unit", N_("Say how the product is sold (kg, gói, chai…)."))
     if len(unit) > 30:
         raise Invalid("unit", N_("The unit is longer than %(n)s characters."), n=30)
-    if not _is_int(data.price_vnd) or data.price_vnd < 0:
-        raise Invalid("price_vnd", N_("The price must be a whole number of đồng, 0 or more."))
-    if not _is_int(data.stock) or data.stock < 0:
-        raise Invalid("stock", N_("The stock must be a whole number, 0 or more."))
+    if not _is_int(data.price_vnd) or not 1 <= data.price_vnd <= MAX_PRICE_VND:
+        raise Invalid("price_vnd", N_("The price must be from 1 to 1,000,000,000 đồng."))
+    check_stock(data.stock)
     try:
         category, status = Category(data.category), ProductStatus(data.status)
     except ValueError:

@@ -1,14 +1,13 @@
 """Forms of the booth editor and the buyers' search: syntax only; rules live in booths.py."""
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ocopkit.money import parse_vnd
 from shop.models import Category
 
 CATEGORY_LABELS = {
@@ -22,11 +21,12 @@ STATUS_CHOICES = [SelectChoice("draft", _l("Draft (not shown)")),
                   SelectChoice("hidden", _l("Hidden"))]
 STAR_CHOICES = [SelectChoice("", _l("No OCOP rating")), SelectChoice("3", "★★★"),
                 SelectChoice("4", "★★★★"), SelectChoice("5", "★★★★★")]
-_VND = re.compile(r"-?[0-9]+")
 
 
 class VNDField(StringField):
-    """A price typed as '120.000', '120 000' or '120000 ₫'; the data is an int."""
+    """A price typed as '120.000', '120 000' or '120000 ₫' (read by ocopkit.money.parse_vnd,
+    so '1.5' is refused, not read as 15); the data is an int, 0 included: the bounds are
+    the domain's rule."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("render_kw", {}).update({"inputmode": "numeric"})
@@ -35,11 +35,11 @@ class VNDField(StringField):
     def process_formdata(self, valuelist):
         self.data = None
         if valuelist:
-            raw = re.sub(r"[\s.,₫đ]|vnd", "", valuelist[0].strip().lower())
             self.raw_text = valuelist[0]
-            if not _VND.fullmatch(raw):
-                raise ValueError(_l("Type the price in đồng, for example 120.000."))
-            self.data = int(raw)
+            try:
+                self.data = parse_vnd(valuelist[0], allow_zero=True)
+            except ValueError:
+                raise ValueError(_l("Type the price in đồng, for example 120.000.")) from None
 
     def _value(self):
         if self.raw_data:

@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
-    CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint,
+    BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -137,7 +137,7 @@ class Order(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), default=OrderStatus.placed)
     payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
-    total_vnd: Mapped[int] = mapped_column(Integer)
+    total_vnd: Mapped[int] = mapped_column(BigInteger)
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -156,7 +156,7 @@ class OrderLine(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
     name: Mapped[str] = mapped_column(String(160))
     unit: Mapped[str] = mapped_column(String(30))
-    price_vnd: Mapped[int] = mapped_column(Integer)
+    price_vnd: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
 
 

@@ -117,6 +117,18 @@ def _unused_reference(session: Session, taken: set[str]) -> str:
     raise RuntimeError("no free order reference after 10 draws")  # pragma: no cover
 
 
+def _require_amounts(products: dict[int, Product], wanted: dict[int, int]) -> None:
+    """Every booth's order must cost something: a 0 ₫ order is a mistake (a product left
+    at price 0), never a sale."""
+    totals: dict[int, int] = {}
+    for product_id, quantity in wanted.items():
+        product = products[product_id]
+        totals[product.booth_id] = totals.get(product.booth_id, 0) + product.price_vnd * quantity
+    if any(total <= 0 for total in totals.values()):
+        raise Invalid("cart", N_("An order of 0 ₫ cannot be placed: a product in your cart has "
+                                 "no price yet. Nothing was ordered."))
+
+
 def place_order(session: Session, *, lines, buyer_name: str, buyer_phone: str,
                 delivery_address: str, note: str = "",
                 payment_method: PaymentMethod | str) -> list[Order]:
@@ -138,6 +150,7 @@ def place_order(session: Session, *, lines, buyer_name: str, buyer_phone: str,
     if missing:
         raise Invalid("cart", N_("A product in your cart is no longer for sale. Remove it "
                                  "and check out again."))
+    _require_amounts(products, wanted)
     # Sorted by id, so two carts never wait on each other's rows in opposite orders.
     for product_id in sorted(wanted):
         _take_stock(session, products[product_id], wanted[product_id])

@@ -16,6 +16,7 @@ from ocopkit.db import get_session, transaction, utcnow
 from ocopkit.errors import Invalid, NotAllowed, NotFound
 from ocopkit.forms import attach_error
 from ocopkit.i18n import error_text
+from ocopkit.urls import db_id
 from onboarding.producers import get_producer
 from shop import booths, catalogue
 from shop.forms import CATEGORY_LABELS, ActionForm, BoothForm, PhotoForm, ProductForm
@@ -76,7 +77,7 @@ def search():
         category = None
     stars = args.get("stars", type=int)
     stars = stars if stars in (3, 4, 5) else None
-    commune_id = args.get("commune", type=int)
+    commune_id = args.get("commune", type=db_id)
     q = args.get("q", "")[:200]
     result = catalogue.search_products(
         db, q=q, commune_id=commune_id, category=category, stars=stars,

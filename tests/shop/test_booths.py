@@ -14,7 +14,7 @@ from onboarding.producers import onboarding_progress, withdraw_consent
 from shop import booths
 from shop.booths import ProductData, ocop_badge, ocop_warning
 from shop.models import BoothStatus, ProductImage
-from tests.factories import make_producer, make_user
+from tests.factories import make_producer, make_product, make_user
 
 from .booth_data import add_product, jpeg, make_shop, photo_modules, photo_row
 
@@ -76,7 +76,8 @@ def test_publishing_needs_a_published_product_with_photo_and_price(session):
         booths.publish_booth(session, shop.officer, shop.booth)
     assert e.value.field == "products"
     add_product(session, shop, "Không ảnh", photo=False)
-    add_product(session, shop, "Miễn phí", price_vnd=0)
+    # a product left at 0 ₫ from before prices had to be 1 ₫ or more
+    photo_row(session, make_product(session, booth=shop.booth, name="Miễn phí", price_vnd=0))
     add_product(session, shop, "Nháp", status="draft")
     with pytest.raises(Invalid):
         booths.publish_booth(session, shop.officer, shop.booth)

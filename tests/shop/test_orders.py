@@ -247,3 +247,30 @@ def test_unknown_reference_is_not_found(session):
     with pytest.raises(NotFound):
         order_by_reference(session, "")
     assert session.scalar(select(func.count()).select_from(OrderLine)) == 0
+
+
+# --- amounts with bounds --------------------------------------------------------------------
+
+def test_zero_dong_order_is_refused_and_nothing_is_taken(session):
+    free = make_product(session, booth=_booth(session), price_vnd=0, stock=5)
+    session.commit()
+    with pytest.raises(Invalid) as error:
+        place_order(session, lines=[(free.id, 2)], **BUYER)
+    assert error.value.field == "cart"
+    assert "0 ₫" in error.value.message or "0 đồng" in error.value.message
+    session.rollback()
+    assert _order_count(session) == 0 and _stock(session, free) == 5
+
+
+def test_two_billion_dong_order_is_stored_and_summed(session):
+    booth = _booth(session)
+    buffalo = make_product(session, booth=booth, name="Trâu giống", price_vnd=1_000_000_000,
+                           stock=10)
+    first = place_order(session, lines=[(buffalo.id, 2)], **BUYER)[0]
+    place_order(session, lines=[(buffalo.id, 3)], **BUYER)
+    session.commit()
+    session.expire_all()
+    assert session.get(Order, first.id).total_vnd == 2_000_000_000
+    assert session.scalar(select(func.sum(Order.total_vnd))) == 5_000_000_000
+    assert session.scalar(select(func.sum(OrderLine.price_vnd * OrderLine.quantity))) \
+        == 5_000_000_000

@@ -169,7 +169,7 @@ def test_negative_price_is_shown_on_the_form(session, client, login):
         "name": "Chè", "unit": "gói", "price_vnd": "-5", "stock": "1", "category": "tea",
         "status": "draft", "ocop_stars": ""})
     assert response.status_code == 422
-    assert "whole number of đồng" in response.get_data(as_text=True)
+    assert "Type the price in đồng, for example 120.000." in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("who", ["other_household", "other_commune_officer"])
@@ -270,3 +270,75 @@ def test_cover_upload_and_the_configured_size_limit(session, app, client, login,
     session.expire_all()
     assert session.get(Booth, shop.booth.id).cover_image == key
     assert len(list(media_root.glob("*.webp"))) == 2
+
+
+# --- numbers with bounds ------------------------------------------------------------------
+
+def _post_new_product(session, client, login, query="", **fields):
+    """An officer posts the new-product form of a fresh booth; the response."""
+    shop = make_shop(session)
+    session.commit()
+    login(shop.officer.username)
+    data = {"name": "Chè", "unit": "gói", "price_vnd": "120000", "stock": "1",
+            "category": "tea", "status": "draft", **fields}
+    return client.post(f"/booths/{shop.booth.id}/products/new{query}", data=data)
+
+
+@pytest.mark.parametrize("typed", ["1.5", "1,5", "1.50"])
+def test_ambiguous_price_is_refused_and_nothing_is_written(session, client, login, typed):
+    response = _post_new_product(session, client, login, "?lang=en", price_vnd=typed)
+    assert response.status_code == 422
+    assert "Type the price in đồng, for example 120.000." in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalar(select(Product.id)) is None
+
+
+@pytest.mark.parametrize("typed", ["150.000", "150,000", "150000"])
+def test_grouped_price_is_read_as_whole_dong(session, client, login, typed):
+    response = _post_new_product(session, client, login, price_vnd=typed)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalar(select(Product.price_vnd)) == 150000
+
+
+@pytest.mark.parametrize("field, typed, message", [
+    ("price_vnd", "0", "Giá phải từ 1 đến 1.000.000.000 đồng."),
+    ("price_vnd", "1.000.000.001", "Giá phải từ 1 đến 1.000.000.000 đồng."),
+    ("stock", "1000001", "Số lượng trong kho phải từ 0 đến 1.000.000."),
+    ("stock", "-1", "Số lượng trong kho phải từ 0 đến 1.000.000."),
+])
+def test_price_and_stock_out_of_bounds_are_refused_in_vietnamese(session, client, login,
+                                                                  field, typed, message):
+    response = _post_new_product(session, client, login, **{field: typed})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalar(select(Product.id)) is None
+
+
+@pytest.mark.parametrize("path", [
+    "/booths/99999999999999999999999", "/booths/99999999999999999999999-slug",
+    "/products/9223372036854775808", "/booths/0", "/booths/2147483648",
+    "/booths/9223372036854775807/edit",
+    "/products/99999999999999999999999/edit", "/producers/99999999999999999999999",
+    "/lots/99999999999999999999999", "/manage/orders/99999999999999999999999",
+])
+def test_ids_too_large_for_the_database_are_404(session, client, login, path):
+    officer = make_user(session, Role.admin)
+    session.commit()
+    login(officer.username)
+    assert client.get(path).status_code == 404
+
+
+def test_largest_id_is_looked_up_not_refused(session, client):
+    response = client.get("/booths/2147483647")
+    assert response.status_code == 404
+    assert "Trang này không tồn tại" in response.get_data(as_text=True)
+
+
+def test_a_commune_filter_too_large_for_the_database_is_ignored(session, client):
+    published_shop(session)
+    session.commit()
+    response = client.get("/search?commune=99999999999999999999999&lang=en")
+    assert response.status_code == 200
+    assert "Chè Shan Tuyết" in response.get_data(as_text=True)
