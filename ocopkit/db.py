@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Enum, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -39,6 +40,33 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def version_column():
+    """An edit counter for `__mapper_args__ = {"version_id_col": version}`: SQLAlchemy bumps
+    it on every UPDATE through the ORM and adds `AND version = <as loaded>`, so of two saves
+    racing from the same version one matches no row. Counters changed by SQL UPDATEs (stock)
+    do not bump it, so a sale never makes an open form stale."""
+    return mapped_column(Integer, default=1, server_default="1", nullable=False)
+
+
+def check_version(obj, version: int | None) -> None:
+    """Refuse a save from a form opened at `version` if the row has moved on since (None:
+    the caller is not a form, e.g. the CLI, and has just read the row)."""
+    from ocopkit.errors import Stale
+
+    if version is not None and version != obj.version:
+        raise Stale()
+
+
+def flush_versioned(session: Session) -> None:
+    """Flush, turning the ORM's "0 rows matched the version" into the domain's Stale."""
+    from ocopkit.errors import Stale
+
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Stale() from None
 
 
 def str_enum(cls, length: int = 20) -> Enum:

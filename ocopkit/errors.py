@@ -39,3 +39,12 @@ class Invalid(DomainError):
 
 class Conflict(Invalid):
     """The change clashes with data already stored (a duplicate code or phone)."""
+
+
+class Stale(Conflict):
+    """An edit form was opened before someone else saved the same object: nothing of it is
+    written (it would undo their change); the form must be filled again from what is stored."""
+
+    def __init__(self):
+        super().__init__(None, N_("Someone changed this since you opened it. What is stored "
+                                  "now is shown; make your change again."))

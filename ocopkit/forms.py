@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import CSRFProtect
-from wtforms import StringField
+from wtforms import HiddenField, StringField
 
 from ocopkit.errors import Invalid
 
@@ -27,6 +27,18 @@ class PhoneField(StringField):
         kwargs.setdefault("render_kw", {}).update(
             {"inputmode": "tel", "autocomplete": "tel"})
         super().__init__(*args, **kwargs)
+
+
+class VersionField(HiddenField):
+    """The version of the object an edit form was filled from; sent back with the form so a
+    save made after someone else's is refused. Missing or garbled reads as 0 (never a
+    stored version), so it is refused too."""
+
+    def process_formdata(self, valuelist):
+        try:
+            self.data = int(valuelist[0]) if valuelist else 0
+        except ValueError:
+            self.data = 0
 
 
 def attach_error(form, error: Invalid, message: str) -> None:

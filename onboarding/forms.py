@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectChoice, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ocopkit.forms import PhoneField
+from ocopkit.forms import PhoneField, VersionField
 
 KIND_CHOICES = [SelectChoice("household", _l("Household")),
                 SelectChoice("cooperative", _l("Cooperative")),
@@ -25,6 +25,7 @@ def int_or_none(value) -> int | None:
 
 
 class ProducerForm(FlaskForm):
+    version = VersionField()
     code = StringField(_l("Code on the province's list"), validators=[DataRequired(), Length(max=40)])
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES, default="household")
     name = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(), Length(max=200)])

@@ -10,7 +10,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ocopkit.db import Base, UTCDateTime, utcnow
+from ocopkit.db import Base, UTCDateTime, utcnow, version_column
 
 KINH_CODE = "01"
 CERTIFICATE_VALID_MONTHS = 36
@@ -77,6 +77,9 @@ class Producer(Base):
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = version_column()
+
+    __mapper_args__ = {"version_id_col": version}
 
     ethnic_group: Mapped[EthnicGroup | None] = relationship(lazy="joined")
     commune: Mapped[Commune] = relationship(lazy="joined")

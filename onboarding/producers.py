@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ocopkit.access import can_manage_commune, can_manage_producer, is_staff, producer_scope
-from ocopkit.db import utcnow
+from ocopkit.db import check_version, flush_versioned, utcnow
 from ocopkit.errors import Conflict, Invalid, N_, NotAllowed, NotFound
 from ocopkit.text import fold, nfc
 from ocopkit.users import Role, User, create_user, normalise_username
@@ -178,14 +178,17 @@ def register_producer(session: Session, actor, data: ProducerData) -> Producer:
     return producer
 
 
-def update_producer(session: Session, actor, producer: Producer, data: ProducerData) -> list[str]:
-    """Change a producer's register entry; returns the changed fields (recorded in history)."""
+def update_producer(session: Session, actor, producer: Producer, data: ProducerData, *,
+                    version: int | None = None) -> list[str]:
+    """Change a producer's register entry; returns the changed fields (recorded in history).
+    Stale if the entry was saved since `version`, the one the edit form was opened at."""
     if not can_manage_producer(actor, producer):
         raise NotFound(N_("No such producer."))
     _validated(session, actor, data, producer.id)
+    check_version(producer, version)
     changed = _apply(producer, data)
     if changed:
-        session.flush()
+        flush_versioned(session)
         record_change(session, actor, producer, "updated", ", ".join(changed))
     return changed
 

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ocopkit.auth import role_required
 from ocopkit.db import get_session, transaction
-from ocopkit.errors import Invalid
+from ocopkit.errors import Invalid, Stale
 from ocopkit.forms import attach_error, read_import_file
 from ocopkit.i18n import error_text
 from ocopkit.urls import db_id
@@ -97,25 +97,38 @@ def producer_new():
 def producer_edit(producer_id: int):
     db = get_session()
     producer = producers.get_producer(db, current_user, producer_id)
-    form = ProducerForm(obj=producer) if request.method == "GET" else ProducerForm()
-    if request.method == "GET":
-        form.commune.data, form.ethnic_group.data = producer.commune_id, producer.ethnic_group_id
-        form.kind.data = producer.kind.value
-        form.ocop_stars.data = str(producer.ocop_stars or "")
+    form = _filled_form(producer) if request.method == "GET" else ProducerForm()
     _fill_choices(form)
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
             with transaction(db):
-                producers.update_producer(db, current_user, producer, _form_data(form))
+                producers.update_producer(db, current_user, producer, _form_data(form),
+                                          version=form.version.data)
+        except Stale as e:
+            db.expire_all()
+            producer = producers.get_producer(db, current_user, producer_id)
+            form = _filled_form(producer)
+            _fill_choices(form)
+            form.form_errors.append(error_text(e))
+            status = 409
         except Invalid as e:
             db.expire_all()
             attach_error(form, e, error_text(e))
         else:
             flash(_("Saved."), "info")
             return redirect(url_for("onboarding.producer", producer_id=producer.id))
-    status = 422 if request.method == "POST" else 200
     return render_template("onboarding/producer_form.html", form=form, producer=producer,
                            duplicates=[]), status
+
+
+def _filled_form(producer) -> ProducerForm:
+    """The edit form as stored now."""
+    form = ProducerForm(formdata=None, obj=producer)
+    form.commune.data, form.ethnic_group.data = producer.commune_id, producer.ethnic_group_id
+    form.kind.data = producer.kind.value
+    form.ocop_stars.data = str(producer.ocop_stars or "")
+    return form
 
 
 @bp.get("/producers/<int:producer_id>")
@@ -252,6 +265,7 @@ def action_label(action: str) -> str:
               "booth_suspended": _("booth suspended"),
               "product_created": _("product added"), "product_updated": _("product changed"),
               "photo_added": _("photo added"), "photo_removed": _("photo removed"),
+              "stock_received": _("stock received"), "stock_counted": _("stock counted"),
               "order_confirm": _("order confirmed"), "order_ship": _("order shipped"),
               "order_deliver": _("order delivered"), "order_cancel": _("order cancelled"),
               "order_refunded": _("order refunded"),

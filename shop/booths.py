@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from ocopkit.access import can_manage_producer, is_staff
-from ocopkit.db import utcnow
+from ocopkit.db import check_version, flush_versioned, utcnow
 from ocopkit.errors import Conflict, Invalid, N_, NotAllowed, NotFound
 from ocopkit.text import fold, nfc, slugify
 from onboarding.models import Commune, ConsentPurpose, Producer
@@ -90,24 +90,27 @@ def create_booth(session: Session, actor, producer: Producer, *, title: str, sto
 
 
 def update_booth(session: Session, actor, booth: Booth, *, title: str, story: str = "",
-                 story_own_language: str = "") -> list[str]:
-    """Change the booth's name and story; returns the changed fields."""
+                 story_own_language: str = "", version: int | None = None) -> list[str]:
+    """Change the booth's name and story; returns the changed fields. `version` is the one
+    the edit form was opened at: Stale if the booth was saved since."""
     producer = _producer_of(session, booth)
     _require_editor(actor, producer)
+    check_version(booth, version)
     title, story, story_own_language = _booth_fields(title, story, story_own_language)
     values = {"title": title, "story": story, "story_own_language": story_own_language}
     changed = [name for name, value in values.items() if getattr(booth, name) != value]
     if not changed:
         return []
-    for name, value in values.items():
-        setattr(booth, name, value)
-    booth.slug = slugify(title) or "booth"
-    if "title" in changed:
-        commune_name = session.scalar(select(Commune.name).where(
-            Commune.id == producer.commune_id))
-        for product in session.scalars(select(Product).where(Product.booth_id == booth.id)):
-            product.search_text = search_text_of(product, booth.title, commune_name)
-    session.flush()
+    with session.no_autoflush:  # written once, by flush_versioned
+        for name, value in values.items():
+            setattr(booth, name, value)
+        booth.slug = slugify(title) or "booth"
+        if "title" in changed:
+            commune_name = session.scalar(select(Commune.name).where(
+                Commune.id == producer.commune_id))
+            for product in session.scalars(select(Product).where(Product.booth_id == booth.id)):
+                product.search_text = search_text_of(product, booth.title, commune_name)
+    flush_versioned(session)
     record_change(session, actor, producer, "booth_updated", ", ".join(changed))
     return changed
 
@@ -202,7 +205,9 @@ def suspend_booth(session: Session, actor, booth: Booth, reason: str = "") -> Bo
 
 @dataclass
 class ProductData:
-    """A product's editable fields, already typed (from a form, a CSV row or a test)."""
+    """A product's editable fields, already typed (from a form, a CSV row or a test).
+    `stock` is the opening stock of a new product only: an update never writes it (see
+    receive_stock and count_stock)."""
 
     name: str
     unit: str
@@ -267,14 +272,15 @@ def search_text_of(product: Product, booth_title: str, commune_name: str | None)
 
 
 def _apply_product(session: Session, product: Product, booth: Booth, producer: Producer,
-                   data: ProductData) -> list[str]:
+                   data: ProductData, *, skip: tuple[str, ...] = ()) -> list[str]:
+    # read before any change, so no autoflush writes half of it (flush_versioned does)
+    commune_name = session.scalar(select(Commune.name).where(Commune.id == producer.commune_id))
     changed = []
     for name, value in vars(data).items():
-        if getattr(product, name, None) != value:
+        if name not in skip and getattr(product, name, None) != value:
             changed.append(name)
             setattr(product, name, value)
     product.slug = slugify(data.name) or "product"
-    commune_name = session.scalar(select(Commune.name).where(Commune.id == producer.commune_id))
     product.search_text = search_text_of(product, booth.title, commune_name)
     return changed
 
@@ -291,17 +297,60 @@ def create_product(session: Session, actor, booth: Booth, data: ProductData) -> 
     return product
 
 
-def update_product(session: Session, actor, product: Product, data: ProductData) -> list[str]:
+def update_product(session: Session, actor, product: Product, data: ProductData, *,
+                   version: int | None = None) -> list[str]:
+    """Change the product's fields except its stock (a form read earlier would write back
+    units sold since: security.md, trap 10). Stale if saved since `version`."""
     booth = session.get(Booth, product.booth_id)
     producer = _producer_of(session, booth)
     _require_editor(actor, producer)
+    check_version(product, version)
     data = check_product_data(data)
-    changed = _apply_product(session, product, booth, producer, data)
+    changed = _apply_product(session, product, booth, producer, data, skip=("stock",))
     if changed:
-        session.flush()
+        flush_versioned(session)
         record_change(session, actor, producer, "product_updated",
                       f"{product.name}: {', '.join(changed)}")
     return changed
+
+
+def _editable_producer(session: Session, actor, product: Product) -> Producer:
+    producer = _producer_of(session, session.get(Booth, product.booth_id))
+    _require_editor(actor, producer)
+    return producer
+
+
+def receive_stock(session: Session, actor, product: Product, quantity: int) -> int:
+    """Units received (nhập thêm) are added in one conditional UPDATE, so sales made at the
+    same time are kept; returns the new stock."""
+    producer = _editable_producer(session, actor, product)
+    if not _is_int(quantity) or not 1 <= quantity <= MAX_STOCK:
+        raise Invalid("stock_received", N_("The quantity received must be from 1 to 1,000,000."))
+    new = session.scalar(
+        update(Product)
+        .where(Product.id == product.id, Product.stock + quantity >= 0,
+               Product.stock + quantity <= MAX_STOCK)
+        .values(stock=Product.stock + quantity).returning(Product.stock)
+        .execution_options(synchronize_session=False))
+    if new is None:
+        raise Invalid("stock_received", N_("The stock must be from 0 to 1,000,000."))
+    session.expire(product, ["stock"])
+    record_change(session, actor, producer, "stock_received", f"{product.name}: +{quantity} → {new}")
+    return new
+
+
+def count_stock(session: Session, actor, product: Product, counted: int) -> int:
+    """A stock-take (kiểm kê): the number the person has just counted becomes the stock, as
+    an absolute figure they state now (not one read into a form earlier)."""
+    producer = _editable_producer(session, actor, product)
+    check_stock(counted, "stock_counted")
+    before = session.scalar(select(Product.stock).where(Product.id == product.id)
+                            .with_for_update())
+    session.execute(update(Product).where(Product.id == product.id).values(stock=counted)
+                    .execution_options(synchronize_session=False))
+    session.expire(product, ["stock"])
+    record_change(session, actor, producer, "stock_counted", f"{product.name}: {before} → {counted}")
+    return counted
 
 
 # --- photos ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ocopkit.forms import VersionField
 from ocopkit.money import parse_vnd
 from shop.models import Category
 
@@ -52,6 +53,7 @@ def star_or_none(value) -> int | None:
 
 
 class BoothForm(FlaskForm):
+    version = VersionField()
     title = StringField(_l("Booth name"), validators=[DataRequired(), Length(max=120)])
     story = TextAreaField(_l("Your story (Vietnamese)"), validators=[Optional(), Length(max=4000)])
     story_own_language = TextAreaField(_l("Your story in your own language (optional)"),
@@ -87,3 +89,15 @@ class ProductForm(FlaskForm):
                                 validators=[Optional()])
     photo = FileField(_l("Add a photo (optional)"), render_kw={"accept": "image/*"})
 
+
+
+class ProductEditForm(ProductForm):
+    """The editor of an existing product: no stock figure to send back (it would undo sales
+    made while the form was open), but units received or a stock-take, and the version."""
+
+    stock = None
+    version = VersionField()
+    stock_received = IntegerField(_l("Units received (added to the stock)"),
+                                  validators=[Optional()], render_kw={"inputmode": "numeric"})
+    stock_counted = IntegerField(_l("Stock-take: the number you have just counted"),
+                                 validators=[Optional()], render_kw={"inputmode": "numeric"})

@@ -9,7 +9,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ocopkit.db import Base, UTCDateTime, str_enum, utcnow
+from ocopkit.db import Base, UTCDateTime, str_enum, utcnow, version_column
 
 MAX_PHOTOS_PER_PRODUCT = 5
 
@@ -70,6 +70,9 @@ class Booth(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = version_column()
+
+    __mapper_args__ = {"version_id_col": version}
 
     producer = relationship("Producer", lazy="joined")
 
@@ -100,6 +103,9 @@ class Product(Base):
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = version_column()
+
+    __mapper_args__ = {"version_id_col": version}
 
     booth = relationship("Booth")
     images = relationship("ProductImage", order_by="ProductImage.position",

@@ -13,13 +13,15 @@ from werkzeug.routing import BuildError
 
 from ocopkit.access import is_staff
 from ocopkit.db import get_session, transaction, utcnow
-from ocopkit.errors import Invalid, NotAllowed, NotFound
+from ocopkit.errors import Invalid, N_, NotAllowed, NotFound, Stale
 from ocopkit.forms import attach_error
 from ocopkit.i18n import error_text
 from ocopkit.urls import db_id
 from onboarding.producers import get_producer
 from shop import booths, catalogue
-from shop.forms import CATEGORY_LABELS, ActionForm, BoothForm, PhotoForm, ProductForm
+from shop.forms import (
+    CATEGORY_LABELS, ActionForm, BoothForm, PhotoForm, ProductEditForm, ProductForm,
+)
 from shop.models import Category, ProductImage
 
 bp = Blueprint("shop", __name__)
@@ -157,7 +159,12 @@ def booth_edit(booth_id: int):
             with transaction(db):
                 booths.update_booth(db, current_user, booth, title=form.title.data,
                                     story=form.story.data,
-                                    story_own_language=form.story_own_language.data)
+                                    story_own_language=form.story_own_language.data,
+                                    version=form.version.data)
+        except Stale as e:
+            booth = _reloaded(db, booths.get_booth_for_edit, booth_id)
+            form = _stale_form(BoothForm, booth, e)
+            return _editor_page(booth, form, 409)
         except Invalid as e:
             db.expire_all()
             attach_error(form, e, error_text(e))
@@ -165,6 +172,19 @@ def booth_edit(booth_id: int):
             flash(_("Saved."), "info")
             return redirect(url_for("shop.booth_edit", booth_id=booth.id))
     return _editor_page(booth, form, 422 if request.method == "POST" else 200)
+
+
+def _reloaded(db, getter, object_id: int):
+    """After a refused save: the object as stored now."""
+    db.expire_all()
+    return getter(db, current_user, object_id)
+
+
+def _stale_form(form_class, obj, error: Stale):
+    """The form filled from what is stored now, with the reason the save was refused."""
+    form = form_class(formdata=None, obj=obj)
+    form.form_errors.append(error_text(error))
+    return form
 
 
 def _booth_action(booth_id: int, action, done: str):
@@ -227,9 +247,24 @@ def _product_data(form: ProductForm) -> booths.ProductData:
     return booths.ProductData(
         name=form.name.data, description=form.description.data or "",
         category=form.category.data, unit=form.unit.data, price_vnd=form.price_vnd.data,
-        stock=form.stock.data, status=form.status.data, ocop_stars=form.ocop_stars.data,
-        ocop_certificate_no=form.ocop_certificate_no.data,
+        stock=form.stock.data if form.stock else 0, status=form.status.data,
+        ocop_stars=form.ocop_stars.data, ocop_certificate_no=form.ocop_certificate_no.data,
         ocop_expires_on=form.ocop_expires_on.data)
+
+
+def _update_product(db, form: ProductEditForm, product) -> None:
+    """The fields (if nobody saved the product since the form was opened), then the stock
+    change the form states, as a delta or a count."""
+    received, counted = form.stock_received.data, form.stock_counted.data
+    if received is not None and counted is not None:
+        raise Invalid("stock_counted", N_("Fill in the units received or the stock-take, "
+                                          "not both."))
+    booths.update_product(db, current_user, product, _product_data(form),
+                          version=form.version.data)
+    if received is not None:
+        booths.receive_stock(db, current_user, product, received)
+    if counted is not None:
+        booths.count_stock(db, current_user, product, counted)
 
 
 def _photo_limits() -> dict[str, int]:
@@ -247,7 +282,7 @@ def _save_product(db, form, booth, product):
             if product is None:
                 product = booths.create_product(db, current_user, booth, _product_data(form))
             else:
-                booths.update_product(db, current_user, product, _product_data(form))
+                _update_product(db, form, product)
             if data:
                 image = booths.add_product_photo(db, current_user, product, data, media_root,
                                                  **_photo_limits())
@@ -288,19 +323,27 @@ def product_new(booth_id: int):
     return _product_page(form, booth, None, 422 if request.method == "POST" else 200)
 
 
+def _product_edit_form(product) -> ProductEditForm:
+    form = ProductEditForm(formdata=None, obj=product)
+    form.category.data, form.status.data = product.category.value, product.status.value
+    return form
+
+
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
 @login_required
 def product_edit(product_id: int):
     db = get_session()
     product = booths.get_product_for_edit(db, current_user, product_id)
     booth = product.booth
-    form = ProductForm(obj=product) if request.method == "GET" else ProductForm()
-    if request.method == "GET":
-        form.category.data = product.category.value
-        form.status.data = product.status.value
+    form = _product_edit_form(product) if request.method == "GET" else ProductEditForm()
     if form.validate_on_submit():
         try:
             _save_product(db, form, booth, product)
+        except Stale as e:
+            product = _reloaded(db, booths.get_product_for_edit, product_id)
+            form = _product_edit_form(product)
+            form.form_errors.append(error_text(e))
+            return _product_page(form, product.booth, product, 409)
         except Invalid as e:
             db.expire_all()
             attach_error(form, e, error_text(e))

@@ -30,9 +30,19 @@ def _amounts(new_type, old_type) -> None:
                                   existing_nullable=False)
 
 
+VERSIONED = ("producer", "booth", "product")
+
+
 def upgrade() -> None:
     _amounts(sa.BigInteger(), sa.Integer())
+    for table in VERSIONED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1',
+                                          nullable=False))
 
 
 def downgrade() -> None:
+    for table in VERSIONED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('version')
     _amounts(sa.Integer(), sa.BigInteger())

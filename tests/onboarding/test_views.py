@@ -60,7 +60,8 @@ def _form(commune, **overrides):
     data = {"code": "PA-NEW", "kind": "household", "name": "Hộ Vàng A Dính",
             "representative": "Vàng A Dính", "phone": "0911222333",
             "ethnic_group": "",
-            "commune": str(commune.id), "village": "Bản Sáng Nhè", "ocop_stars": ""}
+            "commune": str(commune.id), "village": "Bản Sáng Nhè", "ocop_stars": "",
+            "version": "1"}
     data.update(overrides)
     return data
 
@@ -619,3 +620,23 @@ def test_bad_commune_import_shows_errors(client, session, place, login, english)
     assert response.status_code == 422
     assert "row 1 (line 2), column ethnic_minority_area" in response.get_data(as_text=True)
     assert _count(session, Commune) == 2
+
+
+def test_second_of_two_producer_edits_is_refused_and_writes_nothing(client, session, place,
+                                                                   login, mong):
+    login("officer_a")
+    edit = client.get(f"/producers/{place.pa.id}/edit").get_data(as_text=True)
+    assert 'name="version" type="hidden" value="1"' in edit
+    first = _form(place.ban_a, code="PA-001", name="Hộ Lò Văn Pánh", phone="0912345678",
+                  ethnic_group=str(mong), village="Bản Mới")
+    second = {**first, "village": "Bản Nậm Chim", "representative": "Lò Thị Ơn"}
+    assert client.post(f"/producers/{place.pa.id}/edit", data=first).status_code == 302
+    response = client.post(f"/producers/{place.pa.id}/edit", data=second)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Có người đã sửa mục này sau khi bạn mở nó" in html
+    assert 'value="Bản Mới"' in html and 'name="version" type="hidden" value="2"' in html
+    session.expire_all()
+    producer = session.get(Producer, place.pa.id)
+    assert (producer.village, producer.representative) == ("Bản Mới", "Vàng A Dính")
+    assert [r.action for r in _history(session, place.pa.id)].count("updated") == 1

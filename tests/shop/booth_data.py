@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 from PIL import Image
 
@@ -79,3 +80,45 @@ def photo_modules(monkeypatch=None):
     import shop.images as images
     import shop.media as media
     return images, media
+
+
+class _FormReader(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self._select = self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("file", "submit", "checkbox"):
+            self.fields[name] = a.get("value") or ""
+        elif tag == "input" and name and a.get("type") == "checkbox" and "checked" in a:
+            self.fields[name] = a.get("value") or "y"
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select:
+            if "selected" in a or self._select not in self.fields:
+                self.fields[self._select] = a.get("value") or ""
+        elif tag == "textarea":
+            self._textarea = name
+            self.fields[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.fields[self._textarea] += data.removeprefix("\n")
+
+
+def form_fields(html: str, marker: str = 'enctype="multipart/form-data"') -> dict[str, str]:
+    """What a browser would post back from the page's form (the first one after `marker`):
+    every field as it was rendered."""
+    start = html.index(marker) if marker in html else html.index("<form")
+    reader = _FormReader()
+    reader.feed(html[start:html.index("</form>", start)])
+    return reader.fields

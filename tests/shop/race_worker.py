@@ -43,3 +43,58 @@ def buy(database_url: str, product_id: int, buyers: int, start_at: float) -> lis
         thread.join()
     engine.dispose()
     return outcomes
+
+
+def edit_product(database_url: str, product_id: int, officer_id: int, version: int,
+                 description: str) -> str:
+    """One editor's save of a form opened at `version`: "ok" or "stale"."""
+    from sqlalchemy.orm import Session
+
+    from ocopkit.db import make_engine
+    from ocopkit.errors import Stale
+    from ocopkit.models import load_all
+    from ocopkit.users import User
+    from shop import booths
+    from shop.booths import ProductData
+    from shop.models import Product
+
+    load_all()
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            product = session.get(Product, product_id)
+            officer = session.get(User, officer_id)
+            data = ProductData(name=product.name, unit=product.unit,
+                               price_vnd=product.price_vnd, description=description,
+                               category=product.category, status=product.status)
+            try:
+                booths.update_product(session, officer, product, data, version=version)
+                session.commit()
+                return "ok"
+            except Stale:
+                session.rollback()
+                return "stale"
+    finally:
+        engine.dispose()
+
+
+def receive(database_url: str, product_id: int, officer_id: int, quantity: int) -> int:
+    """Record units received; the stock this process saw after its own UPDATE."""
+    from sqlalchemy.orm import Session
+
+    from ocopkit.db import make_engine
+    from ocopkit.models import load_all
+    from ocopkit.users import User
+    from shop import booths
+    from shop.models import Product
+
+    load_all()
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            new = booths.receive_stock(session, session.get(User, officer_id),
+                                       session.get(Product, product_id), quantity)
+            session.commit()
+            return new
+    finally:
+        engine.dispose()

@@ -13,7 +13,7 @@ from onboarding.models import ChangeRecord
 from onboarding.producers import onboarding_progress, withdraw_consent
 from shop import booths
 from shop.booths import ProductData, ocop_badge, ocop_warning
-from shop.models import BoothStatus, ProductImage
+from shop.models import BoothStatus, Product, ProductImage
 from tests.factories import make_producer, make_product, make_user
 
 from .booth_data import add_product, jpeg, make_shop, photo_modules, photo_row
@@ -220,3 +220,44 @@ def test_files_are_deleted_when_the_row_fails(session, tmp_path, monkeypatch, me
     with pytest.raises(Exception):
         booths.add_product_photo(session, shop.officer, product, jpeg(), tmp_path)
     assert deleted == [taken.key]
+
+
+# --- no lost updates ----------------------------------------------------------------------
+
+def test_two_saves_from_one_version_at_once_one_is_refused(session, database_url):
+    from ocopkit.errors import Stale
+    from tests.concurrency import run_together
+    from .race_worker import edit_product
+
+    shop = make_shop(session)
+    product = add_product(session, shop)
+    session.commit()
+    version = product.version
+    outcomes = run_together(edit_product, [
+        (database_url, product.id, shop.officer.id, version, "Bản A"),
+        (database_url, product.id, shop.officer.id, version, "Bản B")])
+    assert sorted(outcomes) == ["ok", "stale"]
+    session.expire_all()
+    saved = session.get(Product, product.id)
+    assert saved.description == ("Bản A" if outcomes[0] == "ok" else "Bản B")
+    assert saved.version == version + 1
+    updates = session.scalars(select(ChangeRecord.detail).where(
+        ChangeRecord.action == "product_updated")).all()
+    assert len(updates) == 1
+    with pytest.raises(Stale) as error:   # the loser's form, saved again, is still refused
+        booths.update_product(session, shop.officer, saved, ProductData(
+            name=saved.name, unit="gói", price_vnd=1000), version=version)
+    assert "since you opened it" in error.value.message
+
+
+def test_units_received_at_once_are_all_kept(session, database_url):
+    from tests.concurrency import run_together
+    from .race_worker import receive
+
+    shop = make_shop(session)
+    product = add_product(session, shop, stock=10)
+    session.commit()
+    seen = run_together(receive, [(database_url, product.id, shop.officer.id, 20)] * 3)
+    assert sorted(seen) == [30, 50, 70]
+    session.expire_all()
+    assert session.get(Product, product.id).stock == 70

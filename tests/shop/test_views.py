@@ -11,7 +11,9 @@ from ocopkit.users import Role
 from shop.models import Booth, BoothStatus, Product, ProductImage
 from tests.factories import make_producer, make_user
 
-from .booth_data import add_product, jpeg, make_shop, photo_modules, published_shop
+from .booth_data import (
+    add_product, form_fields, jpeg, make_shop, photo_modules, published_shop,
+)
 
 
 @pytest.fixture
@@ -205,7 +207,8 @@ def test_own_producer_login_edits_its_booth(session, client, login):
     session.commit()
     login(own.username)
     response = client.post(f"/booths/{shop.booth.id}/edit",
-                           data={"title": "Gạo Séng Cù Mường Phăng", "story": "Gạo mới"})
+                           data={"title": "Gạo Séng Cù Mường Phăng", "story": "Gạo mới",
+                                 "version": "1"})
     assert response.status_code == 302
     session.expire_all()
     assert session.get(Booth, shop.booth.id).slug == "gao-seng-cu-muong-phang"
@@ -342,3 +345,175 @@ def test_a_commune_filter_too_large_for_the_database_is_ignored(session, client)
     response = client.get("/search?commune=99999999999999999999999&lang=en")
     assert response.status_code == 200
     assert "Chè Shan Tuyết" in response.get_data(as_text=True)
+
+
+# --- no lost updates ----------------------------------------------------------------------
+
+STALE_VI = "Có người đã sửa mục này sau khi bạn mở nó"
+
+
+def _edit_form(client, product_id: int) -> dict[str, str]:
+    return form_fields(client.get(f"/products/{product_id}/edit").get_data(as_text=True))
+
+
+def test_stale_product_form_does_not_put_sold_units_back_on_sale(session, client, login):
+    from shop.orders import place_order
+
+    shop = published_shop(session)
+    product = session.scalar(select(Product).where(Product.booth_id == shop.booth.id))
+    session.commit()
+    login(shop.officer.username)
+    opened = _edit_form(client, product.id)          # the form shows 10 in stock
+    place_order(session, lines=[(product.id, 3)], buyer_name="Chị Hoa",
+                buyer_phone="0912345678", delivery_address="Bản Mường Phăng",
+                payment_method="cash")
+    session.commit()                                 # three units sold meanwhile
+    opened["description"] = "Chè thu hái mùa xuân"
+    response = client.post(f"/products/{product.id}/edit", data=opened)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    session.expire_all()
+    saved = session.get(Product, product.id)
+    assert saved.description == "Chè thu hái mùa xuân"
+    assert saved.stock == 10 - 3
+
+
+def test_second_of_two_edits_of_one_product_is_refused_and_writes_nothing(session, client,
+                                                                         login):
+    shop = published_shop(session)
+    product = session.scalar(select(Product).where(Product.booth_id == shop.booth.id))
+    session.commit()
+    login(shop.officer.username)
+    first = _edit_form(client, product.id)
+    second = _edit_form(client, product.id)          # the same form, opened twice
+    first["name"] = "Chè Shan Tuyết cổ thụ"
+    assert client.post(f"/products/{product.id}/edit", data=first).status_code == 302
+    second["price_vnd"], second["description"] = "150.000", "Giá mới"
+    response = client.post(f"/products/{product.id}/edit", data=second)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert STALE_VI in html and 'value="Chè Shan Tuyết cổ thụ"' in html  # what is stored now
+    session.expire_all()
+    saved = session.get(Product, product.id)
+    assert (saved.name, saved.price_vnd, saved.description) == (
+        "Chè Shan Tuyết cổ thụ", 120000, "")
+
+
+def test_stock_changes_by_received_and_counted_and_both_are_recorded(session, client, login):
+    from onboarding.models import ChangeRecord
+
+    shop = published_shop(session)
+    product = session.scalar(select(Product).where(Product.booth_id == shop.booth.id))
+    session.commit()
+    login(shop.officer.username)
+    form = _edit_form(client, product.id)
+    assert "stock" not in form and {"stock_received", "stock_counted", "version"} <= set(form)
+    assert client.post(f"/products/{product.id}/edit",
+                       data={**form, "stock_received": "20"}).status_code == 302
+    session.expire_all()
+    assert session.get(Product, product.id).stock == 30
+    form = _edit_form(client, product.id)
+    assert client.post(f"/products/{product.id}/edit",
+                       data={**form, "stock_counted": "35"}).status_code == 302
+    session.expire_all()
+    assert session.get(Product, product.id).stock == 35
+    details = list(session.scalars(select(ChangeRecord.detail).where(
+        ChangeRecord.action.in_(["stock_received", "stock_counted"])).order_by(ChangeRecord.id)))
+    assert details == ["Chè Shan Tuyết: +20 → 30", "Chè Shan Tuyết: 30 → 35"]
+
+
+@pytest.mark.parametrize("field, typed, message", [
+    ("stock_received", "0", "Số lượng nhập thêm phải từ 1 đến 1.000.000."),
+    ("stock_received", "1000000", "Số lượng trong kho phải từ 0 đến 1.000.000."),
+    ("stock_counted", "-1", "Số lượng trong kho phải từ 0 đến 1.000.000."),
+])
+def test_stock_changes_out_of_bounds_are_refused(session, client, login, field, typed, message):
+    shop = published_shop(session)
+    product = session.scalar(select(Product).where(Product.booth_id == shop.booth.id))
+    session.commit()
+    login(shop.officer.username)
+    form = _edit_form(client, product.id)
+    response = client.post(f"/products/{product.id}/edit", data={**form, field: typed})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Product, product.id).stock == 10
+
+
+def test_second_of_two_booth_edits_is_refused(session, client, login):
+    shop = make_shop(session)
+    session.commit()
+    login(shop.officer.username)
+    marker = '<form method="post" class="card">'
+    page = client.get(f"/booths/{shop.booth.id}/edit").get_data(as_text=True)
+    first, second = form_fields(page, marker), form_fields(page, marker)
+    first["title"], second["story"] = "Gạo Séng Cù Mường Phăng", "Một câu chuyện khác"
+    assert client.post(f"/booths/{shop.booth.id}/edit", data=first).status_code == 302
+    response = client.post(f"/booths/{shop.booth.id}/edit", data=second)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert STALE_VI in html and 'value="Gạo Séng Cù Mường Phăng"' in html
+    session.expire_all()
+    booth = session.get(Booth, shop.booth.id)
+    assert (booth.title, booth.story) == ("Gạo Séng Cù Mường Phăng",
+                                          "Gạo trồng trên ruộng bậc thang.")
+
+
+# --- only staff certify -------------------------------------------------------------------
+
+def _certified_shop(session, name: str, stars=None, certified_on=None, certificate=None):
+    shop = make_shop(session, title=f"Gian hàng {name}", ocop_stars=stars,
+                     ocop_certificate_no=certificate, ocop_certified_on=certified_on)
+    add_product(session, shop, name)
+    from shop import booths
+    booths.publish_booth(session, shop.officer, shop.booth)
+    return shop
+
+
+def test_producer_login_cannot_give_its_products_stars(session, client, login):
+    shop = make_shop(session)
+    product = add_product(session, shop, "Mật ong bạc hà")
+    from shop import booths
+    booths.publish_booth(session, shop.officer, shop.booth)
+    own = make_user(session, Role.producer, producer=shop.producer)
+    session.commit()
+    login(own.username)
+    form = _edit_form(client, product.id)
+    assert "ocop_stars" not in form and "ocop_certificate_no" not in form
+    forged = {**form, "ocop_stars": "5", "ocop_certificate_no": "GIẢ-001",
+              "ocop_expires_on": "2099-01-01"}
+    assert client.post(f"/products/{product.id}/edit", data=forged).status_code == 302
+    response = client.post(f"/producers/{shop.producer.id}/edit", data={
+        "code": shop.producer.code, "kind": "household", "name": shop.producer.name,
+        "commune": str(shop.commune.id), "ocop_stars": "5", "ocop_certificate_no": "GIẢ-002",
+        "ocop_certified_on": "2026-01-01", "version": "1"})
+    assert response.status_code == 404
+    page = client.get(f"/products/{product.id}-{product.slug}").get_data(as_text=True)
+    assert "Mật ong bạc hà" in page and "★" not in page and "GIẢ-00" not in page
+    assert "Mật ong bạc hà" not in client.get("/search?stars=5").get_data(as_text=True)
+    session.expire_all()
+    producer = session.get(type(shop.producer), shop.producer.id)
+    assert (producer.ocop_stars, producer.ocop_certificate_no) == (None, None)
+
+
+def test_search_by_stars_lists_only_producers_with_a_valid_certificate(session, client):
+    from datetime import date, timedelta
+
+    today = date.today()
+    valid = _certified_shop(session, "Chè Shan Tuyết cổ thụ", 5, today - timedelta(days=400),
+                            "OCOP-ĐB-2025-001")
+    _certified_shop(session, "Chè hết hạn", 5, today - timedelta(days=4 * 365), "OCOP-ĐB-2021-9")
+    _certified_shop(session, "Gạo bốn sao", 4, today - timedelta(days=30), "OCOP-ĐB-2026-4")
+    _certified_shop(session, "Măng chưa chứng nhận")
+    session.commit()
+    html = client.get("/search?stars=5").get_data(as_text=True)
+    assert "Chè Shan Tuyết cổ thụ" in html
+    assert "Chè hết hạn" not in html and "Gạo bốn sao" not in html and "Măng" not in html
+    html = client.get("/search?stars=4").get_data(as_text=True)
+    assert "Chè Shan Tuyết cổ thụ" in html and "Gạo bốn sao" in html
+    assert "Chè hết hạn" not in html
+    product = session.scalar(select(Product).where(Product.booth_id == valid.booth.id))
+    page = client.get(f"/products/{product.id}-{product.slug}").get_data(as_text=True)
+    assert "★★★★★" in page and "OCOP-ĐB-2025-001" in page
+    expired = session.scalar(select(Product).where(Product.name == "Chè hết hạn"))
+    page = client.get(f"/products/{expired.id}-{expired.slug}").get_data(as_text=True)
+    assert "★" not in page and "OCOP-ĐB-2021-9" not in page
