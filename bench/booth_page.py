@@ -82,13 +82,13 @@ def seed(url: str) -> str:
                               role=Role.officer, communes=[commune])
         producer = register_producer(session, SYSTEM, ProducerData(
             code="P1", kind=ProducerKind.cooperative, name="HTX Chè Tủa Chùa", commune=commune,
-            village="Bản Phăng"))
+            village="Bản Phăng", ocop_stars=4))
         booth = booths.create_booth(session, officer, producer, title="Chè Tủa Chùa",
                                     story="Chè cổ thụ trên núi cao.")
         for i in range(1, CARDS + 1):
             product = booths.create_product(session, officer, booth, booths.ProductData(
                 name=f"Chè Shan Tuyết loại {i}", unit="gói", price_vnd=120000 + i * 1000,
-                stock=10, category="tea", status="published", ocop_stars=4))
+                stock=10, category="tea", status="published"))
             session.add(ProductImage(product_id=product.id, position=1, key=f"{i:032x}",
                                      width=640, height=480))
         record_consent(session, officer, producer, "publish_booth")

@@ -104,8 +104,7 @@ def _seed_shop(session: Session, officer, producers: dict, media_root) -> None:
         for m, (name, category, unit, price, colour) in enumerate(items):
             product = create_product(session, officer, booth, ProductData(
                 name=name, unit=unit, price_vnd=price, category=category, stock=40,
-                status="published", description=f"{name}, đặc sản {producer.commune.name}.",
-                ocop_stars=producer.ocop_stars))
+                status="published", description=f"{name}, đặc sản {producer.commune.name}."))
             add_product_photo(session, officer, product, draw_photo(n * 10 + m, colour),
                               media_root)
             if m == 0:

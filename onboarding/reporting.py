@@ -177,11 +177,17 @@ def _conditions(as_of: date):
     return booth_ok, account_ok, sold
 
 
-def _is_subject(as_of: date):
-    return and_(Producer.ocop_stars.between(3, 5),
+def valid_certificate(as_of: date, min_stars: int = 3):
+    """SQL: the producer holds an OCOP certificate of `min_stars` or more valid on `as_of`
+    (no date recorded counts as valid, as on the register)."""
+    return and_(Producer.ocop_stars.between(min_stars, 5),
                 or_(Producer.ocop_certified_on.is_(None),
                     Producer.ocop_certified_on.between(earliest_valid_certificate(as_of),
                                                        as_of)))
+
+
+def _is_subject(as_of: date):
+    return valid_certificate(as_of)
 
 
 def _flags(as_of: date, commune_ids: set[int] | None):

@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, IntegerField, RadioField, StringField
+from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+
+from payments.forms import AmountField
 
 TEST_CARDS = [SelectChoice("pm_card_visa", _l("Test Visa card: the payment succeeds")),
               SelectChoice("pm_card_chargeCustomerFail",
@@ -23,9 +25,7 @@ class CardForm(FlaskForm):
 
 
 class RefundForm(FlaskForm):
-    amount_vnd = IntegerField(_l("Amount to refund (đồng)"),
-                              validators=[DataRequired(), NumberRange(min=1)],
-                              render_kw={"inputmode": "numeric"})
+    amount_vnd = AmountField(_l("Amount to refund (đồng)"), validators=[InputRequired()])
 
 
 class StatementForm(FlaskForm):

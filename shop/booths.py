@@ -18,7 +18,7 @@ from ocopkit.db import check_version, flush_versioned, utcnow
 from ocopkit.errors import Conflict, Invalid, N_, NotAllowed, NotFound
 from ocopkit.text import fold, nfc, slugify
 from onboarding.models import Commune, ConsentPurpose, Producer
-from onboarding.producers import has_consent, record_change
+from onboarding.producers import certificate_expires_on, has_consent, record_change
 from shop.models import (
     MAX_PHOTOS_PER_PRODUCT, Booth, BoothStatus, Category, Product, ProductImage, ProductStatus,
 )
@@ -216,9 +216,6 @@ class ProductData:
     category: Category | str = Category.other
     stock: int = 0
     status: ProductStatus | str = ProductStatus.draft
-    ocop_stars: int | None = None
-    ocop_certificate_no: str | None = None
-    ocop_expires_on: date | None = None
 
 
 def _is_int(value) -> bool:
@@ -251,18 +248,9 @@ def check_product_data(data: ProductData) -> ProductData:
         category, status = Category(data.category), ProductStatus(data.status)
     except ValueError:
         raise Invalid("category", N_("Choose a category from the list.")) from None
-    if data.ocop_stars is not None and data.ocop_stars not in (3, 4, 5):
-        raise Invalid("ocop_stars", N_("OCOP stars must be 3, 4 or 5."))
-    certificate = nfc(data.ocop_certificate_no) or None
-    if certificate and len(certificate) > 60:
-        raise Invalid("ocop_certificate_no",
-                      N_("The certificate number is longer than %(n)s characters."), n=60)
-    if data.ocop_stars is None and (certificate or data.ocop_expires_on):
-        raise Invalid("ocop_stars", N_("A certificate needs OCOP stars."))
     return ProductData(name=name, unit=unit, price_vnd=data.price_vnd,
                        description=(data.description or "").strip(), category=category,
-                       stock=data.stock, status=status, ocop_stars=data.ocop_stars,
-                       ocop_certificate_no=certificate, ocop_expires_on=data.ocop_expires_on)
+                       stock=data.stock, status=status)
 
 
 def search_text_of(product: Product, booth_title: str, commune_name: str | None) -> str:
@@ -453,6 +441,21 @@ def ocop_badge(stars: int | None, certificate_no: str | None, expires_on: date |
     if not stars or (expires_on is not None and expires_on <= today):
         return None
     return OcopBadge(stars, certificate_no, expires_on)
+
+
+def certificate_badge(stars: int | None, certificate_no: str | None,
+                      certified_on: date | None, today: date) -> OcopBadge | None:
+    """The badge of a producer's certificate (set by staff on the register), which is what
+    every product of its booth shows: a product has no stars of its own."""
+    expires_on = certificate_expires_on(certified_on) if certified_on else None
+    return ocop_badge(stars, certificate_no, expires_on, today)
+
+
+def certificate_warning(producer: Producer, today: date) -> str | None:
+    """ocop_warning for the producer's certificate."""
+    certified_on = producer.ocop_certified_on
+    return ocop_warning(producer.ocop_stars,
+                        certificate_expires_on(certified_on) if certified_on else None, today)
 
 
 def ocop_warning(stars: int | None, expires_on: date | None, today: date) -> str | None:

@@ -17,7 +17,8 @@ from ocopkit.db import utcnow
 from ocopkit.text import fold
 from onboarding.models import Commune, Consent, ConsentPurpose, Producer
 from payments.models import AccountKind, AccountStatus, LinkedAccount
-from shop.booths import OcopBadge, ocop_badge
+from onboarding.reporting import valid_certificate
+from shop.booths import OcopBadge, certificate_badge
 from shop.models import Booth, BoothStatus, Category, Product, ProductImage, ProductStatus
 
 CARD_WIDTH = 320
@@ -146,21 +147,23 @@ class SearchPage:
 
 
 _CARD_COLUMNS = (Product.id, Product.slug, Product.name, Product.unit, Product.price_vnd,
-                 Product.stock, Product.ocop_stars, Product.ocop_certificate_no,
-                 Product.ocop_expires_on, ProductImage.key, ProductImage.width,
+                 Product.stock, Producer.ocop_stars, Producer.ocop_certificate_no,
+                 Producer.ocop_certified_on, ProductImage.key, ProductImage.width,
                  ProductImage.height, Booth.id, Booth.slug, Booth.title)
 
 
 def _card(row, today: date) -> ProductCard:
-    (pid, slug, name, unit, price, stock, stars, cert, expires, key, width, height,
+    (pid, slug, name, unit, price, stock, stars, cert, certified_on, key, width, height,
      booth_id, booth_slug, booth_title) = row
     return ProductCard(pid, slug, name, unit, price, stock,
                        Image(key, width, height) if key else None,
-                       ocop_badge(stars, cert, expires, today), booth_id, booth_slug, booth_title)
+                       certificate_badge(stars, cert, certified_on, today), booth_id, booth_slug,
+                       booth_title)
 
 
 def _cards_stmt():
     return (select(*_CARD_COLUMNS).join(Booth, Booth.id == Product.booth_id)
+            .join(Producer, Producer.id == Booth.producer_id)
             .outerjoin(ProductImage, ProductImage.id == _first_image()))
 
 
@@ -229,8 +232,8 @@ def product_page(session: Session, product_id: int, *,
     today = today or utcnow().date()
     row = session.execute(
         select(Product.id, Product.slug, Product.name, Product.description, Product.category,
-               Product.unit, Product.price_vnd, Product.stock, Product.ocop_stars,
-               Product.ocop_certificate_no, Product.ocop_expires_on, Booth.id, Booth.slug,
+               Product.unit, Product.price_vnd, Product.stock, Producer.ocop_stars,
+               Producer.ocop_certificate_no, Producer.ocop_certified_on, Booth.id, Booth.slug,
                Booth.title, Producer.name, Commune.id, Commune.name, Producer.village)
         .join(Booth, Booth.id == Product.booth_id)
         .join(Producer, Producer.id == Booth.producer_id)
@@ -238,13 +241,13 @@ def product_page(session: Session, product_id: int, *,
         .where(Product.id == product_id, public_product())).one_or_none()
     if row is None:
         return None
-    (pid, slug, name, description, category, unit, price, stock, stars, cert, expires,
+    (pid, slug, name, description, category, unit, price, stock, stars, cert, certified_on,
      *rest) = row
     images = session.execute(
         select(ProductImage.key, ProductImage.width, ProductImage.height)
         .where(ProductImage.product_id == pid).order_by(ProductImage.position)).all()
     return ProductPage(pid, slug, name, description, category, unit, price, stock,
-                       ocop_badge(stars, cert, expires, today),
+                       certificate_badge(stars, cert, certified_on, today),
                        tuple(Image(*i) for i in images), *rest)
 
 
@@ -255,22 +258,20 @@ def search_products(session: Session, *, q: str = "", commune_id: int | None = N
 
     Folding (ocopkit.text.fold) drops case, diacritics and đ/Đ on both sides, and the match
     is a plain LIKE on Product.search_text, so SQLite and PostgreSQL answer alike.
-    `stars` means "at least this many", counting only certificates still valid."""
+    `stars` means "at least this many" on the producer's certificate still valid today."""
     today = today or utcnow().date()
     conditions = [public_product()]
     for word in fold(q).split():
         conditions.append(Product.search_text.contains(word, autoescape=True))
     if commune_id:
-        conditions.append(exists().where(Producer.id == Booth.producer_id,
-                                         Producer.commune_id == commune_id))
+        conditions.append(Producer.commune_id == commune_id)
     if category:
         conditions.append(Product.category == Category(category))
     if stars:
-        conditions.append(and_(Product.ocop_stars >= stars,
-                               Product.ocop_expires_on.is_(None)
-                               | (Product.ocop_expires_on > today)))
+        conditions.append(valid_certificate(today, stars))
     total = session.scalar(select(func.count(Product.id))
-                           .join(Booth, Booth.id == Product.booth_id).where(*conditions))
+                           .join(Booth, Booth.id == Product.booth_id)
+                           .join(Producer, Producer.id == Booth.producer_id).where(*conditions))
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     rows = session.execute(_cards_stmt().where(*conditions).order_by(Product.id.desc())
@@ -295,23 +296,20 @@ class EditorProduct:
     stock: int
     status: ProductStatus
     photos: int
-    warning: str | None
 
 
 def editor_products(session: Session, booth_id: int, *,
                     today: date | None = None) -> tuple[EditorProduct, ...]:
     """Every product of a booth, whatever its status, for the editor (one query)."""
-    from shop.booths import ocop_warning
-
     today = today or utcnow().date()
     photos = (select(func.count(ProductImage.id)).where(ProductImage.product_id == Product.id)
               .scalar_subquery())
     rows = session.execute(
         select(Product.id, Product.name, Product.unit, Product.price_vnd, Product.stock,
-               Product.status, photos, Product.ocop_stars, Product.ocop_expires_on)
+               Product.status, photos)
         .where(Product.booth_id == booth_id)).all()
     rows = sorted(rows, key=lambda r: (fold(r[1]), r[0]))
-    return tuple(EditorProduct(*r[:7], warning=ocop_warning(r[7], r[8], today)) for r in rows)
+    return tuple(EditorProduct(*r) for r in rows)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ocopkit.forms import VersionField
@@ -20,8 +20,6 @@ CATEGORY_LABELS = {
 STATUS_CHOICES = [SelectChoice("draft", _l("Draft (not shown)")),
                   SelectChoice("published", _l("Shown to buyers")),
                   SelectChoice("hidden", _l("Hidden"))]
-STAR_CHOICES = [SelectChoice("", _l("No OCOP rating")), SelectChoice("3", "★★★"),
-                SelectChoice("4", "★★★★"), SelectChoice("5", "★★★★★")]
 
 
 class VNDField(StringField):
@@ -46,10 +44,6 @@ class VNDField(StringField):
         if self.raw_data:
             return self.raw_data[0]
         return "" if self.data is None else f"{self.data:,}".replace(",", ".")
-
-
-def star_or_none(value) -> int | None:
-    return None if value in (None, "", "None") else int(value)
 
 
 class BoothForm(FlaskForm):
@@ -81,12 +75,6 @@ class ProductForm(FlaskForm):
     stock = IntegerField(_l("In stock"), default=0, validators=[InputRequired()],
                          render_kw={"inputmode": "numeric"})
     status = SelectField(_l("Show to buyers?"), choices=STATUS_CHOICES, default="draft")
-    ocop_stars = SelectField(_l("OCOP stars"), choices=STAR_CHOICES, default="",
-                             coerce=star_or_none)
-    ocop_certificate_no = StringField(_l("OCOP certificate number"),
-                                      validators=[Optional(), Length(max=60)])
-    ocop_expires_on = DateField(_l("Certificate valid until (first day no longer valid)"),
-                                validators=[Optional()])
     photo = FileField(_l("Add a photo (optional)"), render_kw={"accept": "image/*"})
 
 

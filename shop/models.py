@@ -82,7 +82,6 @@ class Product(Base):
     __table_args__ = (
         CheckConstraint("price_vnd >= 0", name="price_not_negative"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
-        CheckConstraint("ocop_stars IS NULL OR ocop_stars BETWEEN 3 AND 5", name="ocop_stars"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,9 +95,6 @@ class Product(Base):
     stock: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[ProductStatus] = mapped_column(str_enum(ProductStatus),
                                                   default=ProductStatus.draft)
-    ocop_stars: Mapped[int | None] = mapped_column(Integer)
-    ocop_certificate_no: Mapped[str | None] = mapped_column(String(60))
-    ocop_expires_on: Mapped[date | None] = mapped_column(Date)
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,6 +16,7 @@ from ocopkit.access import can_manage_producer
 from ocopkit.db import utcnow
 from ocopkit.errors import Invalid, N_, NotFound
 from ocopkit.text import nfc
+from shop.booths import certificate_badge
 from shop.gs1 import normalise_gtin
 from shop.labels import LabelData
 from shop.models import Booth, Lot, LotEvent, LotEventKind, LotScanDay, Product, ProductImage
@@ -185,15 +186,8 @@ def trace_page(session: Session, lot: Lot, today: date) -> TracePage:
     producer = booth.producer
     image_key = session.scalar(select(ProductImage.key).where(
         ProductImage.product_id == product.id).order_by(ProductImage.position).limit(1))
-    stars = product.ocop_stars or producer.ocop_stars
-    certificate = product.ocop_certificate_no or producer.ocop_certificate_no
-    if product.ocop_stars:
-        valid = product.ocop_expires_on is None or product.ocop_expires_on >= today
-    else:
-        from onboarding.producers import certificate_expires_on
-
-        certified = producer.ocop_certified_on
-        valid = bool(stars) and (certified is None or certificate_expires_on(certified) > today)
+    stars, certificate = producer.ocop_stars, producer.ocop_certificate_no
+    valid = certificate_badge(stars, certificate, producer.ocop_certified_on, today) is not None
     from shop.models import BoothStatus
 
     return TracePage(
@@ -281,8 +275,15 @@ def lot_label(lot: Lot, url: str) -> LabelData:
     product = lot.product
     producer = product.booth.producer
     return LabelData(url=url, product=product.name, producer=producer.name, lot=lot.lot_code,
-                     stars=product.ocop_stars or producer.ocop_stars,
+                     stars=_valid_stars(producer),
                      produced_on=lot.produced_on, expires_on=lot.expires_on)
+
+
+def _valid_stars(producer) -> int | None:
+    """The stars a label may print: the producer's, while its certificate is valid."""
+    badge = certificate_badge(producer.ocop_stars, producer.ocop_certificate_no,
+                              producer.ocop_certified_on, local_today())
+    return badge.stars if badge else None
 
 
 def local_to_utc(value: datetime) -> datetime:

@@ -119,6 +119,7 @@ def _editor_page(booth, form, status=200):
         checklist=booths.completeness(db, booth),
         products=catalogue.editor_products(db, booth.id),
         photo_form=PhotoForm(prefix="cover"), action_form=ActionForm(),
+        warning=booths.certificate_warning(booth.producer, utcnow().date()),
         can_suspend=is_staff(current_user)), status
 
 
@@ -247,9 +248,7 @@ def _product_data(form: ProductForm) -> booths.ProductData:
     return booths.ProductData(
         name=form.name.data, description=form.description.data or "",
         category=form.category.data, unit=form.unit.data, price_vnd=form.price_vnd.data,
-        stock=form.stock.data if form.stock else 0, status=form.status.data,
-        ocop_stars=form.ocop_stars.data, ocop_certificate_no=form.ocop_certificate_no.data,
-        ocop_expires_on=form.ocop_expires_on.data)
+        stock=form.stock.data if form.stock else 0, status=form.status.data)
 
 
 def _update_product(db, form: ProductEditForm, product) -> None:
@@ -298,8 +297,7 @@ def _product_page(form, booth, product, status):
     images, warning = (), None
     if product is not None:
         images = catalogue.editor_images(get_session(), product.id)
-        warning = booths.ocop_warning(product.ocop_stars, product.ocop_expires_on,
-                                      utcnow().date())
+        warning = booths.certificate_warning(booth.producer, utcnow().date())
     return render_template("shop/product_edit.html", form=form, booth=booth, product=product,
                            images=images, warning=warning, action_form=ActionForm(),
                            units=booths.UNITS), status

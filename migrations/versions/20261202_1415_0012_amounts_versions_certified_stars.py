@@ -39,9 +39,21 @@ def upgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1',
                                           nullable=False))
+    with op.batch_alter_table('product', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_product_ocop_stars'), type_='check')
+        batch_op.drop_column('ocop_expires_on')
+        batch_op.drop_column('ocop_certificate_no')
+        batch_op.drop_column('ocop_stars')
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('product', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('ocop_stars', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('ocop_certificate_no', sa.String(length=60),
+                                      nullable=True))
+        batch_op.add_column(sa.Column('ocop_expires_on', sa.Date(), nullable=True))
+        batch_op.create_check_constraint(
+            op.f('ck_product_ocop_stars'), 'ocop_stars IS NULL OR ocop_stars BETWEEN 3 AND 5')
     for table in VERSIONED:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('version')

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests.factories import ethnic_group, make_commune, make_producer, make_user
 from ocopkit.access import SYSTEM, can_manage_producer, producer_scope
 from ocopkit.db import utcnow
-from ocopkit.errors import Conflict, Invalid, NotAllowed, NotFound
+from ocopkit.errors import Conflict, Invalid, NotAllowed, NotFound, Stale
 from ocopkit.users import Role, User
 from onboarding import producers as register
 from onboarding.models import ChangeRecord, Consent, ConsentPurpose, Producer, ProducerKind
@@ -276,6 +276,27 @@ def test_update_returns_changed_fields_and_records_them(session, place):
     assert place.pa.name == "Hộ Lò Văn Pánh (Bản Công)"
     assert "ban cong" in place.pa.search_text
     assert _actions(session, place.pa)[-1] == ("updated", ", ".join(changed), place.officer_a.id)
+
+
+def test_producer_login_cannot_certify_itself(session, place):
+    own = make_user(session, Role.producer, producer=place.pa)
+    with pytest.raises(NotAllowed) as error:
+        update_producer(session, own, place.pa, _data_of(
+            place.pa, ocop_stars=5, ocop_certificate_no="GIẢ-1", ocop_certified_on=date(2026, 1, 1)))
+    assert "Only officers" in error.value.message
+    session.rollback()
+    session.expire_all()
+    stored = session.get(Producer, place.pa.id)
+    assert (stored.ocop_stars, stored.ocop_certificate_no, stored.version) == (None, None, 1)
+
+
+def test_a_save_from_an_old_version_is_refused(session, place):
+    update_producer(session, place.officer_a, place.pa, _data_of(place.pa, village="Bản Công"),
+                    version=1)
+    with pytest.raises(Stale):
+        update_producer(session, place.officer_a, place.pa,
+                        _data_of(place.pa, representative="Lò Văn Pánh"), version=1)
+    assert (place.pa.version, place.pa.representative) == (2, "")
 
 
 def test_update_without_changes_writes_no_history(session, place):

@@ -25,6 +25,7 @@ import json
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from ocopkit.cli import cli
@@ -345,7 +346,6 @@ def test_cli_table_csv_and_xlsx(runner, province, tmp_path):
     result = runner.invoke(cli, ["report", "adoption", "--as-of", "2026-11-28",
                                  "--format", "csv"])
     assert result.output.splitlines()[1] == "2026-11-28,province,,booth_and_payment,0.5,2,5,0.4,1"
-    openpyxl = pytest.importorskip("openpyxl")
     out = tmp_path / "r.xlsx"
     result = runner.invoke(cli, ["report", "adoption", "--as-of", "2026-11-28",
                                  "--format", "xlsx", "--out", str(out)])

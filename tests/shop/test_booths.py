@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ocopkit.errors import Conflict, Invalid, NotAllowed, NotFound
 from ocopkit.users import Role
@@ -112,8 +113,6 @@ def test_suspension_is_for_officers_only(session):
     ("stock", {"stock": -3}),
     ("name", {"name": "  "}),
     ("unit", {"unit": ""}),
-    ("ocop_stars", {"ocop_stars": 2}),
-    ("ocop_stars", {"ocop_certificate_no": "123/QĐ"}),
 ])
 def test_product_rules(session, field, values):
     shop = make_shop(session)
@@ -217,8 +216,9 @@ def test_files_are_deleted_when_the_row_fails(session, tmp_path, monkeypatch, me
     deleted = []
     monkeypatch.setattr(media, "save_photo", save_then_clash)
     monkeypatch.setattr(media, "delete_photo", lambda root, key: deleted.append(key))
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError) as error:
         booths.add_product_photo(session, shop.officer, product, jpeg(), tmp_path)
+    assert "product_image" in str(error.value) and "key" in str(error.value)
     assert deleted == [taken.key]
 
 

@@ -34,16 +34,18 @@ def _names(result):
 
 @pytest.fixture
 def market(session):
-    tea = make_shop(session, commune_name="Xã Điện Biên Đông", title="Chè Tủa Chùa")
-    add_product(session, tea, "Chè Shan Tuyết", ocop_stars=4, ocop_certificate_no="1/QĐ",
-                ocop_expires_on=date.today() + timedelta(days=300))
+    """Stars are the producer's certificate: tea's 4 stars are valid, rice's 5 expired."""
+    tea = make_shop(session, commune_name="Xã Điện Biên Đông", title="Chè Tủa Chùa",
+                    ocop_stars=4, ocop_certificate_no="1/QĐ",
+                    ocop_certified_on=date.today() - timedelta(days=400))
+    add_product(session, tea, "Chè Shan Tuyết")
     add_product(session, tea, "Đậu đen", category="other")
-    add_product(session, tea, "dau tuong", category="other", ocop_stars=5,
-                ocop_expires_on=date.today() - timedelta(days=1))
+    add_product(session, tea, "dau tuong", category="other")
     add_product(session, tea, "Chè nháp", status="draft")
     booths.publish_booth(session, tea.officer, tea.booth)
-    rice = make_shop(session, commune_name="Xã Mường Phăng", title="Gạo Séng Cù")
-    add_product(session, rice, "Gạo Séng Cù", category="rice", ocop_stars=3)
+    rice = make_shop(session, commune_name="Xã Mường Phăng", title="Gạo Séng Cù", ocop_stars=5,
+                     ocop_certified_on=date.today() - timedelta(days=4 * 365))
+    add_product(session, rice, "Gạo Séng Cù", category="rice")
     booths.publish_booth(session, rice.officer, rice.booth)
     return tea, rice
 
@@ -72,10 +74,11 @@ def test_filters(session, market):
     assert _names(catalogue.search_products(session, commune_id=rice.commune.id)) == [
         "Gạo Séng Cù"]
     assert _names(catalogue.search_products(session, category="rice")) == ["Gạo Séng Cù"]
-    # expired 5-star certificate counts for nothing; draft products never show
-    assert _names(catalogue.search_products(session, stars=4)) == ["Chè Shan Tuyết"]
-    assert _names(catalogue.search_products(session, stars=3)) == ["Chè Shan Tuyết",
-                                                                   "Gạo Séng Cù"]
+    # the producer's expired 5-star certificate counts for nothing; drafts never show
+    tea_products = ["Chè Shan Tuyết", "dau tuong", "Đậu đen"]
+    assert _names(catalogue.search_products(session, stars=4)) == tea_products
+    assert _names(catalogue.search_products(session, stars=3)) == tea_products
+    assert catalogue.search_products(session, stars=5).total == 0
     assert catalogue.search_products(session, q="nhap").total == 0
     assert catalogue.search_products(session, q="che", category="rice").total == 0
 
@@ -100,8 +103,9 @@ def test_booth_page_content(session, market):
     assert page.phone is None
     assert [p.name for p in page.products] == ["Chè Shan Tuyết", "Đậu đen", "dau tuong"]
     by_name = {p.name: p for p in page.products}
-    assert by_name["Chè Shan Tuyết"].badge.stars == 4
-    assert by_name["dau tuong"].badge is None  # expired
+    assert by_name["Chè Shan Tuyết"].badge == by_name["dau tuong"].badge  # the producer's
+    assert (by_name["dau tuong"].badge.stars, by_name["dau tuong"].badge.certificate_no) == (
+        4, "1/QĐ")
     assert by_name["Đậu đen"].image.key and by_name["Đậu đen"].image.height_at(320) == 240
     record_consent(session, tea.officer, tea.producer, "show_phone")
     assert catalogue.booth_page(session, tea.booth.id).phone == tea.producer.phone
@@ -170,9 +174,10 @@ def test_search_and_product_page_query_counts(session, market):
     assert len(statements) <= 4, statements
 
 
-def test_editor_lists_every_product_with_warnings(session, market):
-    tea, _ = market
+def test_editor_lists_every_product_and_the_certificate_warning(session, market):
+    tea, rice = market
     rows = {p.name: p for p in catalogue.editor_products(session, tea.booth.id)}
     assert rows["Chè nháp"].status == ProductStatus.draft
-    assert rows["dau tuong"].warning and rows["Chè Shan Tuyết"].warning is None
+    assert booths.certificate_warning(tea.producer, date.today()) is None
+    assert "expired" in booths.certificate_warning(rice.producer, date.today())
     assert rows["Đậu đen"].photos == 1

@@ -34,8 +34,8 @@ def test_home_lists_public_booths_communes_and_categories(session, client):
 
 
 def test_booth_page(session, client):
-    shop = published_shop(session)
-    add_product(session, shop, "Mật ong", ocop_stars=4, price_vnd=250000)
+    shop = published_shop(session, ocop_stars=4)
+    add_product(session, shop, "Mật ong", price_vnd=250000)
     session.commit()
     assert client.get(f"/booths/{shop.booth.id}").headers["Location"].endswith(
         f"/booths/{shop.booth.id}-gao-seng-cu-dien-bien")
@@ -50,9 +50,7 @@ def test_booth_page(session, client):
     assert f"/products/{product.id}-mat-ong" in html
 
 
-def test_add_to_cart_form_posts_to_the_orders_endpoint(session, app, client):
-    if "orders.cart_add" not in app.view_functions:
-        pytest.skip("the orders blueprint has no cart_add yet")
+def test_add_to_cart_form_posts_to_the_orders_endpoint(session, client):
     shop = published_shop(session)
     session.commit()
     html = client.get(f"/booths/{shop.booth.id}-{shop.booth.slug}").get_data(as_text=True)
