@@ -323,7 +323,8 @@ def receive_stock(session: Session, actor, product: Product, quantity: int) -> i
     if new is None:
         raise Invalid("stock_received", N_("The stock must be from 0 to 1,000,000."))
     session.expire(product, ["stock"])
-    record_change(session, actor, producer, "stock_received", f"{product.name}: +{quantity} → {new}")
+    record_change(session, actor, producer, "stock_received",
+                  f"{product.name}: +{quantity} → {new}")
     return new
 
 
@@ -337,7 +338,8 @@ def count_stock(session: Session, actor, product: Product, counted: int) -> int:
     session.execute(update(Product).where(Product.id == product.id).values(stock=counted)
                     .execution_options(synchronize_session=False))
     session.expire(product, ["stock"])
-    record_change(session, actor, producer, "stock_counted", f"{product.name}: {before} → {counted}")
+    record_change(session, actor, producer, "stock_counted",
+                  f"{product.name}: {before} → {counted}")
     return counted
 
 

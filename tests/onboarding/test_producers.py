@@ -282,7 +282,8 @@ def test_producer_login_cannot_certify_itself(session, place):
     own = make_user(session, Role.producer, producer=place.pa)
     with pytest.raises(NotAllowed) as error:
         update_producer(session, own, place.pa, _data_of(
-            place.pa, ocop_stars=5, ocop_certificate_no="GIẢ-1", ocop_certified_on=date(2026, 1, 1)))
+            place.pa, ocop_stars=5, ocop_certificate_no="GIẢ-1",
+            ocop_certified_on=date(2026, 1, 1)))
     assert "Only officers" in error.value.message
     session.rollback()
     session.expire_all()
