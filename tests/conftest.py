@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from urllib.parse import urlsplit
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ocopkit import create_app
@@ -94,11 +95,22 @@ def runner(app):
 
 
 @pytest.fixture
-def login(client):
-    """Log the test client in through the real login form."""
-    def do_login(username: str, password: str = "secret-pass"):
-        response = client.post("/login", data={"username": username, "password": password})
+def login(client, engine):
+    """Log the test client in through the real login form (and the second factor's)."""
+    from tests.factories import PASSWORD, PIN, totp_code
+    from ocopkit.users import Role, User, normalise_username
+
+    def do_login(username: str, password: str | None = None):
+        with Session(engine) as db:
+            role = db.scalar(select(User.role).where(User.username == normalise_username(username)))
+        response = client.post("/login", data={
+            "username": username, "password": password or (PIN if role == Role.producer else PASSWORD)})
         assert response.status_code == 302, response.get_data(as_text=True)
+        if urlsplit(response.headers["Location"]).path == "/login/code":
+            with Session(engine) as db:
+                code = totp_code(db, normalise_username(username))
+            response = client.post(response.headers["Location"], data={"code": code})
+            assert response.status_code == 302, response.get_data(as_text=True)
         return response
     return do_login
 

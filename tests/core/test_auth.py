@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import PASSWORD, make_producer, make_user
+from tests.factories import PASSWORD, make_producer, make_user, totp_code
 from ocopkit import create_app
 from ocopkit.users import LoginFailure, Role, User
 from onboarding.producers import has_consent
@@ -20,6 +20,21 @@ COOKIE = "ocopkit_session"
 
 def _post_login(client, username, password=PASSWORD, **kwargs):
     return client.post("/login", data={"username": username, "password": password}, **kwargs)
+
+
+def _full_login(client, session, username, *, csrf=False, **kwargs):
+    """The password form, then the second factor's form with the app's current code."""
+    data = {"username": username, "password": PASSWORD}
+    if csrf:
+        data["csrf_token"] = _token(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data=data, **kwargs)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login/code")
+    code_page = response.headers["Location"]
+    data = {"code": totp_code(session, username)}
+    if csrf:
+        data["csrf_token"] = _token(client.get(code_page).get_data(as_text=True))
+    return client.post(code_page, data=data)
 
 
 def _age_failures(session, minutes):
@@ -49,7 +64,7 @@ def test_passwords_are_stored_with_scrypt_not_in_plain(session):
 def test_login_with_right_password_redirects_home_and_shows_logout(client, session):
     make_user(session, Role.admin, username="admin", display_name="Chị Hoa")
     session.commit()
-    response = _post_login(client, "admin")
+    response = _full_login(client, session, "admin")
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     body = client.get("/?lang=en").get_data(as_text=True)
@@ -81,14 +96,12 @@ def test_inactive_user_cannot_log_in(client, session):
 def test_next_parameter_is_followed_only_within_the_site(client, session):
     make_user(session, Role.admin, username="admin")
     session.commit()
-    response = client.post("/login?next=/producers", data={"username": "admin",
-                                                           "password": PASSWORD})
+    response = _full_login(client, session, "admin", query_string={"next": "/producers"})
     assert response.headers["Location"] == "/producers"
     client.post("/logout")
     for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example",
                  "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example"):
-        response = client.post("/login", query_string={"next": evil},
-                               data={"username": "admin", "password": PASSWORD})
+        response = _full_login(client, session, "admin", query_string={"next": evil})
         assert response.headers["Location"] == "/", evil
         client.post("/logout")
 
@@ -100,7 +113,7 @@ def test_session_is_cleared_at_login(client, session):
     session.commit()
     with client.session_transaction() as s:
         s["planted"] = "by someone else"
-    _post_login(client, "admin")
+    _full_login(client, session, "admin")
     with client.session_transaction() as s:
         assert "planted" not in s
         assert s.get("_user_id")
@@ -110,7 +123,7 @@ def test_cookie_copied_before_logout_is_refused_after_logout(client, session):
     make_user(session, Role.admin, username="admin")
     producer = make_producer(session, name="Hộ Bí Mật")
     session.commit()
-    _post_login(client, "admin")
+    _full_login(client, session, "admin")
     assert client.get(f"/producers/{producer.id}").status_code == 200
     copied = client.get_cookie(COOKIE).value
 
@@ -132,10 +145,10 @@ def test_cookie_from_before_logout_is_still_refused_after_the_next_login(session
     make_user(session, Role.admin, username="admin")
     session.commit()
     first, second = app.test_client(), app.test_client()
-    _post_login(first, "admin")
+    _full_login(first, session, "admin")
     copied = first.get_cookie(COOKIE).value
     first.post("/logout")
-    _post_login(second, "admin")
+    _full_login(second, session, "admin")
     replay = app.test_client()
     replay.set_cookie(COOKIE, copied)
     assert replay.get("/producers").status_code == 302
@@ -199,11 +212,11 @@ def test_successful_login_resets_the_account_count(client, session):
     session.commit()
     for _ in range(4):
         _post_login(client, "admin", "wrong-pass")
-    assert _post_login(client, "admin").status_code == 302
+    assert _full_login(client, session, "admin").status_code == 302
     client.post("/logout")
     for _ in range(4):
         assert _post_login(client, "admin", "wrong-pass").status_code == 401
-    assert _post_login(client, "admin").status_code == 302
+    assert _full_login(client, session, "admin").status_code == 302
 
 
 def test_other_accounts_are_not_blocked_by_one_account_limit(app, session):
@@ -352,9 +365,7 @@ def test_login_form_needs_the_csrf_token(csrf_app, session):
     response = _post_login(client, "admin")
     assert response.status_code == 400
     assert client.get("/producers").status_code == 302
-    token = _token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"csrf_token": token, "username": "admin",
-                                           "password": PASSWORD})
+    response = _full_login(client, session, "admin", csrf=True)
     assert response.status_code == 302
     assert client.get("/producers").status_code == 200
 
@@ -364,8 +375,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(csrf_app, session):
     producer = make_producer(session)
     session.commit()
     client = csrf_app.test_client()
-    token = _token(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"csrf_token": token, "username": "admin", "password": PASSWORD})
+    _full_login(client, session, "admin", csrf=True)
     posts = [rule for rule in csrf_app.url_map.iter_rules()
              if "POST" in rule.methods and rule.endpoint != "auth.login"]
     assert len(posts) >= 8
@@ -385,8 +395,7 @@ def test_producer_form_post_with_the_page_token_succeeds(csrf_app, session):
     producer = make_producer(session)
     session.commit()
     client = csrf_app.test_client()
-    token = _token(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"csrf_token": token, "username": "admin", "password": PASSWORD})
+    _full_login(client, session, "admin", csrf=True)
     page = client.get(f"/producers/{producer.id}").get_data(as_text=True)
     response = client.post(f"/producers/{producer.id}/consents", data={
         "csrf_token": _token(page), "purpose": "publish_booth", "confirmed": "y"})
