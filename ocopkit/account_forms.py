@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-ROLE_CHOICES = [("officer", _l("Extension officer")), ("admin", _l("Administrator"))]
+ROLE_CHOICES = [SelectChoice("officer", _l("Extension officer")),
+                SelectChoice("admin", _l("Administrator"))]
 
 
 class EnrolForm(FlaskForm):

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from ocopkit import accounts, twofactor
 from ocopkit.account_forms import ChangePasswordForm, CommunesForm, EnrolForm, StaffForm
@@ -89,8 +90,8 @@ def change_password():
     return render_template("auth/change_password.html", form=form), status
 
 
-def _commune_choices() -> list[tuple[int, str]]:
-    return [(c.id, f"{c.name} ({c.code})")
+def _commune_choices() -> list[SelectChoice]:
+    return [SelectChoice(c.id, f"{c.name} ({c.code})")
             for c in get_session().scalars(select(Commune).order_by(Commune.name))]
 
 
