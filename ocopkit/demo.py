@@ -179,8 +179,10 @@ def prepare_demo(overrides: dict | None = None):
         DEMO_DB.with_name(DEMO_DB.name + suffix).unlink(missing_ok=True)
     shutil.rmtree(DEMO_MEDIA, ignore_errors=True)
     url = f"sqlite:///{DEMO_DB}"
+    # The demo is tried without an authenticator app: its staff may skip the second factor
+    # (offered at /account/two-factor); a real install insists.
     app = create_app({"DATABASE_URL": url, "ENV": "development", "MEDIA_ROOT": str(DEMO_MEDIA),
-                      **(overrides or {})})
+                      "STAFF_SECOND_FACTOR_REQUIRED": False, **(overrides or {})})
     upgrade(url)
     with app.app_context():
         session = get_session()

@@ -12,7 +12,6 @@ import string
 import unicodedata
 
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn import zxcvbn
 
 from ocopkit.errors import Invalid, N_
 from ocopkit.text import fold_key
@@ -41,6 +40,8 @@ def verify_secret(stored: str, text: str) -> bool:
 
 
 def check_staff_password(password: str, *, username: str = "", display_name: str = "") -> None:
+    from zxcvbn import zxcvbn  # its word lists load in 0.1 s: only where passwords are set
+
     password = normalise_secret(password)
     if len(password) < MIN_STAFF_LENGTH:
         raise Invalid("password", N_("The password needs at least %(n)s characters."),

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from urllib.parse import urlsplit
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ocopkit import create_app
@@ -97,21 +96,11 @@ def runner(app):
 @pytest.fixture
 def login(client, engine):
     """Log the test client in through the real login form (and the second factor's)."""
-    from tests.factories import PASSWORD, PIN, totp_code
-    from ocopkit.users import Role, User, normalise_username
+    from tests.factories import log_in
 
     def do_login(username: str, password: str | None = None):
         with Session(engine) as db:
-            role = db.scalar(select(User.role).where(User.username == normalise_username(username)))
-        response = client.post("/login", data={
-            "username": username, "password": password or (PIN if role == Role.producer else PASSWORD)})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        if urlsplit(response.headers["Location"]).path == "/login/code":
-            with Session(engine) as db:
-                code = totp_code(db, normalise_username(username))
-            response = client.post(response.headers["Location"], data={"code": code})
-            assert response.status_code == 302, response.get_data(as_text=True)
-        return response
+            return log_in(client, db, username, password)
     return do_login
 
 

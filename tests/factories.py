@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import itertools
+import re
 import time
+from urllib.parse import urlsplit
 
 import pyotp
 
@@ -65,6 +67,36 @@ def totp_code(session, username: str) -> str:
         user.totp_last_step = None
         session.commit()
     return pyotp.TOTP(user.totp_secret).at(now)
+
+
+def _csrf_token(client, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def log_in(client, session, username: str, password: str | None = None, *, csrf=False,
+           **kwargs):
+    """Through the real forms: the password (or PIN), then the second factor's code when
+    one is owed; `csrf` fetches each form's token first. Returns the last response."""
+    from ocopkit.users import User, normalise_username
+
+    username = normalise_username(username)
+    role = session.scalar(select(User.role).where(User.username == username))
+    data = {"username": username,
+            "password": password or (PIN if role == Role.producer else PASSWORD)}
+    if csrf:
+        data["csrf_token"] = _csrf_token(client, "/login")
+    response = client.post("/login", data=data, **kwargs)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    code_page = response.headers["Location"]
+    if urlsplit(code_page).path != "/login/code":
+        return response
+    data = {"code": totp_code(session, username)}
+    if csrf:
+        data["csrf_token"] = _csrf_token(client, code_page)
+    response = client.post(code_page, data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
 
 
 def make_producer(session, *, commune=None, actor=SYSTEM, **overrides):

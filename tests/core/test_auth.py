@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import PASSWORD, PIN, make_producer, make_user, totp_code
+from tests.factories import PASSWORD, PIN, log_in, make_producer, make_user
 from ocopkit import create_app
 from ocopkit.users import LoginFailure, Role, User
 from onboarding.producers import has_consent
@@ -22,21 +22,6 @@ COOKIE = "ocopkit_session"
 
 def _post_login(client, username, password=PASSWORD, **kwargs):
     return client.post("/login", data={"username": username, "password": password}, **kwargs)
-
-
-def _full_login(client, session, username, *, csrf=False, **kwargs):
-    """The password form, then the second factor's form with the app's current code."""
-    data = {"username": username, "password": PASSWORD}
-    if csrf:
-        data["csrf_token"] = _token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data=data, **kwargs)
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login/code")
-    code_page = response.headers["Location"]
-    data = {"code": totp_code(session, username)}
-    if csrf:
-        data["csrf_token"] = _token(client.get(code_page).get_data(as_text=True))
-    return client.post(code_page, data=data)
 
 
 def _age_failures(session, minutes):
@@ -66,7 +51,7 @@ def test_passwords_are_stored_with_scrypt_not_in_plain(session):
 def test_login_with_right_password_redirects_home_and_shows_logout(client, session):
     make_user(session, Role.admin, username="admin", display_name="Chị Hoa")
     session.commit()
-    response = _full_login(client, session, "admin")
+    response = log_in(client, session, "admin")
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     body = client.get("/?lang=en").get_data(as_text=True)
@@ -98,12 +83,12 @@ def test_inactive_user_cannot_log_in(client, session):
 def test_next_parameter_is_followed_only_within_the_site(client, session):
     make_user(session, Role.admin, username="admin")
     session.commit()
-    response = _full_login(client, session, "admin", query_string={"next": "/producers"})
+    response = log_in(client, session, "admin", query_string={"next": "/producers"})
     assert response.headers["Location"] == "/producers"
     client.post("/logout")
     for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example",
                  "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example"):
-        response = _full_login(client, session, "admin", query_string={"next": evil})
+        response = log_in(client, session, "admin", query_string={"next": evil})
         assert response.headers["Location"] == "/", evil
         client.post("/logout")
 
@@ -115,7 +100,7 @@ def test_session_is_cleared_at_login(client, session):
     session.commit()
     with client.session_transaction() as s:
         s["planted"] = "by someone else"
-    _full_login(client, session, "admin")
+    log_in(client, session, "admin")
     with client.session_transaction() as s:
         assert "planted" not in s
         assert s.get("_user_id")
@@ -125,7 +110,7 @@ def test_cookie_copied_before_logout_is_refused_after_logout(client, session):
     make_user(session, Role.admin, username="admin")
     producer = make_producer(session, name="Hộ Bí Mật")
     session.commit()
-    _full_login(client, session, "admin")
+    log_in(client, session, "admin")
     assert client.get(f"/producers/{producer.id}").status_code == 200
     copied = client.get_cookie(COOKIE).value
 
@@ -147,10 +132,10 @@ def test_cookie_from_before_logout_is_still_refused_after_the_next_login(session
     make_user(session, Role.admin, username="admin")
     session.commit()
     first, second = app.test_client(), app.test_client()
-    _full_login(first, session, "admin")
+    log_in(first, session, "admin")
     copied = first.get_cookie(COOKIE).value
     first.post("/logout")
-    _full_login(second, session, "admin")
+    log_in(second, session, "admin")
     replay = app.test_client()
     replay.set_cookie(COOKIE, copied)
     assert replay.get("/producers").status_code == 302
@@ -214,11 +199,11 @@ def test_successful_login_resets_the_account_count(client, session):
     session.commit()
     for _ in range(4):
         _post_login(client, "admin", "wrong-pass")
-    assert _full_login(client, session, "admin").status_code == 302
+    assert log_in(client, session, "admin").status_code == 302
     client.post("/logout")
     for _ in range(4):
         assert _post_login(client, "admin", "wrong-pass").status_code == 401
-    assert _full_login(client, session, "admin").status_code == 302
+    assert log_in(client, session, "admin").status_code == 302
 
 
 def test_other_accounts_are_not_blocked_by_one_account_limit(app, session):
@@ -367,7 +352,7 @@ def test_login_form_needs_the_csrf_token(csrf_app, session):
     response = _post_login(client, "admin")
     assert response.status_code == 400
     assert client.get("/producers").status_code == 302
-    response = _full_login(client, session, "admin", csrf=True)
+    response = log_in(client, session, "admin", csrf=True)
     assert response.status_code == 302
     assert client.get("/producers").status_code == 200
 
@@ -377,7 +362,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(csrf_app, session):
     producer = make_producer(session)
     session.commit()
     client = csrf_app.test_client()
-    _full_login(client, session, "admin", csrf=True)
+    log_in(client, session, "admin", csrf=True)
     posts = [rule for rule in csrf_app.url_map.iter_rules()
              if "POST" in rule.methods and rule.endpoint != "auth.login"]
     assert len(posts) >= 8
@@ -397,7 +382,7 @@ def test_producer_form_post_with_the_page_token_succeeds(csrf_app, session):
     producer = make_producer(session)
     session.commit()
     client = csrf_app.test_client()
-    _full_login(client, session, "admin", csrf=True)
+    log_in(client, session, "admin", csrf=True)
     page = client.get(f"/producers/{producer.id}").get_data(as_text=True)
     response = client.post(f"/producers/{producer.id}/consents", data={
         "csrf_token": _token(page), "purpose": "publish_booth", "confirmed": "y"})
