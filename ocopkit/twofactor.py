@@ -11,11 +11,12 @@ from datetime import datetime
 
 import pyotp
 import qrcode
-from sqlalchemy import ForeignKey, String, select, update
+from sqlalchemy import ForeignKey, String, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ocopkit.db import Base, UTCDateTime
 from ocopkit.errors import Invalid, N_
+from ocopkit.users import User
 
 ISSUER = "ocopkit"
 RECOVERY_CODES = 10
@@ -53,18 +54,23 @@ def start_enrolment(user) -> str:
     return user.totp_secret
 
 
-def _accept_code(user, code: str, now: datetime) -> bool:
-    """True once per time step for a code of the current step or one either side."""
+def _accept_code(session: Session, user, code: str, now: datetime) -> bool:
+    """True once per time step for a code of the current step or one either side. The step
+    is claimed by a conditional UPDATE, so two requests racing with one code cannot both
+    pass."""
     code = "".join(code.split())
     if not user.totp_secret or not code.isdigit():
         return False
     totp = pyotp.TOTP(user.totp_secret)
     current = int(now.timestamp()) // STEP_SECONDS
     for step in (current - 1, current, current + 1):
-        if (step > (user.totp_last_step or -1)
-                and hmac.compare_digest(totp.at(step * STEP_SECONDS), code)):
-            user.totp_last_step = step
-            return True
+        if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
+            claimed = session.execute(
+                update(User).where(User.id == user.id, or_(
+                    User.totp_last_step.is_(None), User.totp_last_step < step))
+                .values(totp_last_step=step).execution_options(synchronize_session=False))
+            session.refresh(user, ["totp_last_step"])
+            return claimed.rowcount == 1
     return False
 
 
@@ -72,7 +78,7 @@ def confirm_enrolment(session: Session, user, code: str, *, now: datetime) -> li
     """Turn the second factor on; returns the recovery codes, shown to the user only once."""
     if user.totp_confirmed_at is not None:
         raise Invalid("code", N_("The second factor is already set up."))
-    if not _accept_code(user, code, now):
+    if not _accept_code(session, user, code, now):
         raise Invalid("code", N_("Wrong or expired code: type the 6 digits the app shows now."))
     user.totp_confirmed_at = now
     return new_recovery_codes(session, user)
@@ -89,7 +95,7 @@ def new_recovery_codes(session: Session, user) -> list[str]:
 
 def check_second_factor(session: Session, user, code: str, *, now: datetime) -> bool:
     """A TOTP code (once per step) or an unused recovery code (then spent)."""
-    if _accept_code(user, code, now):
+    if _accept_code(session, user, code, now):
         return True
     spent = session.execute(update(RecoveryCode).where(
         RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _digest(code),

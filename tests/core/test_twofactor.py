@@ -139,3 +139,41 @@ def test_codes_of_the_neighbouring_steps_are_accepted_older_ones_not(session):
     assert check_second_factor(session, user, totp.at(now.timestamp()), now=now)
     assert not check_second_factor(session, user, totp.at(now.timestamp()), now=now)
     assert not check_second_factor(session, user, totp.at(now.timestamp() - 30), now=now)
+
+
+def _submit_code(database_url: str, user_id: int, code: str) -> bool:
+    """One worker checking a code, in its own process and transaction."""
+    from sqlalchemy.orm import Session as DbSession
+
+    from ocopkit.db import make_engine, utcnow
+    from ocopkit.models import load_all
+    from ocopkit.twofactor import check_second_factor
+
+    load_all()
+    engine = make_engine(database_url)
+    with DbSession(engine) as db:
+        accepted = check_second_factor(db, db.get(User, user_id), code, now=utcnow())
+        db.commit()
+    engine.dispose()
+    return accepted
+
+
+def test_one_code_sent_by_two_workers_at_once_is_accepted_once(session, database_url):
+    from tests.concurrency import run_together
+
+    user = make_user(session, Role.admin, username="admin")
+    session.commit()
+    code = pyotp.TOTP(user.totp_secret).now()
+    results = run_together(_submit_code, [(database_url, user.id, code)] * 4)
+    assert sorted(results) == [False, False, False, True]
+
+
+def test_one_recovery_code_sent_by_two_workers_at_once_is_spent_once(session, database_url):
+    from ocopkit.twofactor import new_recovery_codes
+    from tests.concurrency import run_together
+
+    user = make_user(session, Role.admin, username="admin")
+    code = new_recovery_codes(session, user)[0]
+    session.commit()
+    results = run_together(_submit_code, [(database_url, user.id, code)] * 4)
+    assert sorted(results) == [False, False, False, True]
