@@ -108,7 +108,8 @@ def i18n_compile():
 @click.option("--name", "display_name", default="", help="Name shown in the history.")
 @click.option("--commune", "communes", multiple=True, help="Commune code (officers; repeatable).")
 @click.option("--producer", "producer_code", default=None, help="Producer code (producer logins).")
-@click.password_option("--password", help="Password or PIN (asked for when left out).")
+@click.password_option("--password", help="Password (staff: 12+ characters, not common) or "
+                        "PIN (producers: 6 digits); asked for when left out.")
 def create_user_command(role, username, display_name, communes, producer_code, password):
     """Create a login."""
     from onboarding.models import Commune, Producer
@@ -131,6 +132,9 @@ def create_user_command(role, username, display_name, communes, producer_code, p
     except Invalid as e:
         _fail(error_text(e))
     click.echo(_("User %(name)s created (%(role)s).", name=user.username, role=role))
+    if role != "producer":
+        click.echo(_("At the first login %(name)s is asked to set up the second factor (an "
+                     "authenticator app) before anything else.", name=user.username))
 
 
 def _fail_import(error) -> None:

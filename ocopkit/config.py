@@ -25,6 +25,12 @@ class Defaults:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+    STAFF_SESSION_IDLE_MINUTES = 30
+    STAFF_SESSION_MAX_HOURS = 12
+    PRODUCER_SESSION_IDLE_DAYS = 7
+    PRODUCER_SESSION_MAX_DAYS = 30
+    PERMANENT_SESSION_LIFETIME = 30 * 24 * 3600  # producers' cookie; the server ends it sooner
+    STAFF_SECOND_FACTOR_REQUIRED = True  # staff without TOTP must enrol before anything else
     IMPORT_MAX_BYTES = 10 * 1024 * 1024
     PUBLIC_BASE_URL = ""
     TRUSTED_PROXIES = 0  # reverse proxies in front of gunicorn that set X-Forwarded-*

@@ -1,7 +1,6 @@
 """A fresh demo province built through the same domain functions as the pages."""
 from __future__ import annotations
 
-import secrets
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Session
 from ocopkit.access import SYSTEM
 from ocopkit.config import INSTANCE
 from ocopkit.db import utcnow
+from ocopkit.passwords import temporary_password, temporary_pin
 from ocopkit.users import Role, create_user
 from onboarding.imports import import_communes
 from onboarding.models import Commune, ConsentPurpose, ProducerKind
@@ -128,7 +128,7 @@ def build_demo(session: Session, media_root) -> list[tuple[str, str, str]]:
     """Fill an empty database; returns (role, username, password) of the demo logins."""
     import_communes(session, SYSTEM, COMMUNES_CSV)
     communes = {c.code: c for c in session.scalars(select(Commune))}
-    admin_password, officer_password = secrets.token_urlsafe(8), secrets.token_urlsafe(8)
+    admin_password, officer_password = temporary_password(), temporary_password()
     create_user(session, username="admin", password=admin_password, role=Role.admin,
                 display_name="Quản trị viên")
     officer = create_user(session, username="canbo", password=officer_password,
@@ -151,7 +151,7 @@ def build_demo(session: Session, media_root) -> list[tuple[str, str, str]]:
             record_training(session, officer, producer, held_on=today - timedelta(days=30 + i),
                             topic="Bán hàng trên sàn thương mại điện tử", trainer="Sở Công Thương")
     _seed_shop(session, officer, producers, media_root)
-    producer_password = secrets.token_urlsafe(8)
+    producer_password = temporary_pin(producers["DB-HH-001"].phone)
     give_login(session, officer, producers["DB-HH-001"], password=producer_password)
     return [("admin", "admin", admin_password), ("officer", "canbo", officer_password),
             ("producer", producers["DB-HH-001"].phone, producer_password)]
@@ -178,8 +178,10 @@ def prepare_demo(overrides: dict | None = None):
         DEMO_DB.with_name(DEMO_DB.name + suffix).unlink(missing_ok=True)
     shutil.rmtree(DEMO_MEDIA, ignore_errors=True)
     url = f"sqlite:///{DEMO_DB}"
+    # The demo is tried without an authenticator app: its staff may skip the second factor
+    # (offered at /account/two-factor); a real install insists.
     app = create_app({"DATABASE_URL": url, "ENV": "development", "MEDIA_ROOT": str(DEMO_MEDIA),
-                      **(overrides or {})})
+                      "STAFF_SECOND_FACTOR_REQUIRED": False, **(overrides or {})})
     upgrade(url)
     with app.app_context():
         session = get_session()

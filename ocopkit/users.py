@@ -1,22 +1,23 @@
-"""User accounts, roles, officers' communes and the login-failure log used for rate limits."""
+"""User accounts, roles, officers' communes, the account audit log and the login-failure log
+used for rate limits."""
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 import hashlib
 import hmac
 from datetime import datetime, timedelta
 
 from sqlalchemy import Boolean, Column, Enum, ForeignKey, Integer, String, Table, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ocopkit.db import Base, UTCDateTime, utcnow
 from ocopkit.errors import Conflict, Invalid, N_
+from ocopkit.passwords import check_pin, check_staff_password, hash_secret, verify_secret
 from ocopkit.text import nfc
 
-MIN_PASSWORD_LENGTH = 6
 # Checked against when the user name is unknown, so the answer takes as long either way.
-_DUMMY_HASH = generate_password_hash("no such user")
+_DUMMY_HASH = hash_secret("no such user")
 
 
 class Role(str, enum.Enum):
@@ -44,6 +45,10 @@ class User(Base):
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id"), unique=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     communes = relationship("Commune", secondary=user_commune, lazy="selectin")
@@ -66,6 +71,29 @@ class User(Base):
     @property
     def is_officer(self) -> bool:
         return self.role == Role.officer
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.admin, Role.officer)
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_confirmed_at is not None
+
+
+class AccountEvent(Base):
+    """Who did what to which login (created, deactivated, password reset...); never a secret."""
+
+    __tablename__ = "account_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+    actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
 
 
 class LoginFailure(Base):
@@ -91,18 +119,17 @@ def create_user(
     username = normalise_username(username)
     if not username:
         raise Invalid("username", N_("A user name is required."))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid("password", N_("The password or PIN needs at least %(n)s characters."),
-                      n=MIN_PASSWORD_LENGTH)
     if role == Role.officer and not communes:
         raise Invalid("communes", N_("An officer must be assigned at least one commune."))
     if role == Role.producer and producer is None:
         raise Invalid("producer", N_("A producer login must belong to a producer."))
+    check_secret(role, password, username=username, display_name=display_name,
+                 phone=getattr(producer, "phone", None))
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict("username", N_("The user name %(name)s is already taken."), name=username)
     user = User(
         username=username, display_name=nfc(display_name) or username,
-        password_hash=generate_password_hash(password), role=role,
+        password_hash=hash_secret(password), role=role,
         producer_id=producer.id if producer is not None else None,
         communes=list(communes),
     )
@@ -111,12 +138,30 @@ def create_user(
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid("password", N_("The password or PIN needs at least %(n)s characters."),
-                      n=MIN_PASSWORD_LENGTH)
-    user.password_hash = generate_password_hash(password)
+def check_secret(role: Role, password: str, *, username: str, display_name: str = "",
+                 phone: str | None = None) -> None:
+    """Staff passwords and producer PINs follow different rules (see ocopkit.passwords)."""
+    if role == Role.producer:
+        check_pin(password, phone=phone or username)
+    else:
+        check_staff_password(password, username=username, display_name=display_name)
+
+
+def set_password(user: User, password: str, *, temporary: bool = False) -> None:
+    """Store a new password (or PIN) and end the user's other sessions. A temporary one,
+    handed over by someone else, must be changed at the next login."""
+    if not temporary:
+        check_secret(user.role, password, username=user.username,
+                     display_name=user.display_name)
+    user.password_hash = hash_secret(password)
+    user.must_change_password = temporary
     user.session_version += 1
+
+
+def record_account_event(session: Session, actor, user: User, action: str,
+                         detail: str = "") -> None:
+    session.add(AccountEvent(actor_id=getattr(actor, "id", None), user_id=user.id,
+                             action=action, detail=detail, at=utcnow()))
 
 
 def address_key(address: str, secret: str) -> str:
@@ -146,8 +191,7 @@ def authenticate(session: Session, *, username: str, password: str, address_key:
     username = normalise_username(username)
     user = session.scalar(select(User).where(User.username == username))
     stored = user.password_hash if user is not None else _DUMMY_HASH
-    if check_password_hash(stored, password) and user is not None and user.is_active:
-        session.execute(delete(LoginFailure).where(LoginFailure.key == f"account:{username}"))
+    if verify_secret(stored, password) and user is not None and user.is_active:
         return user
     session.add_all([LoginFailure(key=f"account:{username}", at=now),
                      LoginFailure(key=address_key, at=now)])
@@ -155,6 +199,28 @@ def authenticate(session: Session, *, username: str, password: str, address_key:
     return None
 
 
+def clear_login_failures(session: Session, user: User) -> None:
+    """After a complete login (password, then the second factor when there is one): a right
+    password alone does not reset the count, or it would allow endless code guesses."""
+    session.execute(delete(LoginFailure).where(LoginFailure.key == f"account:{user.username}"))
+
+
 def end_sessions(user: User) -> None:
     """Invalidate every session cookie issued to this user so far (logout, password change)."""
     user.session_version += 1
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """How long a login lasts: `idle` since the last request, `absolute` since the login."""
+
+    idle: timedelta
+    absolute: timedelta
+
+
+def session_expired(limits: SessionLimits, *, started_at: datetime | None,
+                    seen_at: datetime | None, now: datetime) -> bool:
+    """A session without its timestamps (issued before limits existed) has expired too."""
+    if started_at is None or seen_at is None:
+        return True
+    return now - seen_at > limits.idle or now - started_at > limits.absolute

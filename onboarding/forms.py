@@ -56,7 +56,7 @@ class WithdrawForm(FlaskForm):
 class LoginGrantForm(FlaskForm):
     username = StringField(_l("User name (blank: the phone number)"),
                            validators=[Optional(), Length(max=80)])
-    password = PasswordField(_l("PIN or password (at least 6 characters)"),
+    password = PasswordField(_l("PIN (6 digits, not repeated or in a row)"),
                              validators=[DataRequired(), Length(min=6, max=200)],
                              render_kw={"autocomplete": "new-password", "inputmode": "numeric"})
 

@@ -14,7 +14,10 @@ from ocopkit.access import can_manage_commune, can_manage_producer, is_staff, pr
 from ocopkit.db import check_version, flush_versioned, utcnow
 from ocopkit.errors import Conflict, Invalid, N_, NotAllowed, NotFound
 from ocopkit.text import fold, nfc
-from ocopkit.users import Role, User, create_user, normalise_username
+from ocopkit.passwords import temporary_pin
+from ocopkit.users import (
+    Role, User, create_user, normalise_username, record_account_event, set_password,
+)
 from onboarding.models import (
     CERTIFICATE_VALID_MONTHS, ChangeRecord, Commune, Consent, ConsentPurpose, EthnicGroup,
     Producer, ProducerKind, Training,
@@ -305,7 +308,22 @@ def give_login(session: Session, actor, producer: Producer, *, password: str,
     user = create_user(session, username=username, password=password, role=Role.producer,
                        display_name=producer.name, producer=producer)
     record_change(session, actor, producer, "login_given", username)
+    record_account_event(session, actor, user, "created", Role.producer.value)
     return user
+
+
+def reset_pin(session: Session, actor, producer: Producer) -> str:
+    """A temporary PIN for a producer who forgot theirs, given by an officer of the commune
+    (who has seen the person); the producer chooses a new one at the next login."""
+    _require_staff_for(actor, producer.commune_id)
+    user = session.scalar(select(User).where(User.producer_id == producer.id))
+    if user is None:
+        raise NotFound(N_("This producer has no login."))
+    pin = temporary_pin(producer.phone)
+    set_password(user, pin, temporary=True)
+    record_change(session, actor, producer, "pin_reset")
+    record_account_event(session, actor, user, "pin_reset")
+    return pin
 
 
 def record_training(session: Session, actor, producer: Producer, *, held_on: date, topic: str,

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from ocopkit.auth import role_required
+from ocopkit.auth import reauth_required, role_required
 from ocopkit.db import get_session, transaction
-from ocopkit.errors import Invalid, Stale
+from ocopkit.errors import Invalid, NotFound, Stale
 from ocopkit.forms import attach_error, read_import_file
 from ocopkit.i18n import error_text
 from ocopkit.urls import db_id
@@ -204,6 +205,27 @@ def login_grant(producer_id: int):
         _("The producer can now log in."))
 
 
+@bp.post("/producers/<int:producer_id>/pin-reset")
+@role_required(*STAFF)
+@reauth_required()
+def pin_reset(producer_id: int):
+    """A temporary PIN, shown once on this page (not in a flash: the cookie is readable)."""
+    db = get_session()
+    item = producers.get_producer(db, current_user, producer_id)
+    if not FlaskForm().validate_on_submit():
+        return redirect(url_for("onboarding.producer", producer_id=producer_id))
+    try:
+        with transaction(db):
+            pin = producers.reset_pin(db, current_user, item)
+    except (Invalid, NotFound) as e:
+        flash(error_text(e), "error")
+        return redirect(url_for("onboarding.producer", producer_id=producer_id))
+    return render_template(
+        "auth/secret.html", title=_("Temporary PIN for %(name)s", name=item.name), secrets=[pin],
+        note=_("Tell it to the producer in person. They choose their own PIN at their next "
+               "login."), back=url_for("onboarding.producer", producer_id=producer_id))
+
+
 def import_page(kind: str, importer, columns: tuple[str, ...]):
     """The upload page shared by every all-or-nothing CSV import."""
     form = ImportForm()
@@ -252,7 +274,8 @@ def action_label(action: str) -> str:
     labels = {"registered": _("registered"), "updated": _("details changed"),
               "imported": _("imported from a file"), "import_updated": _("changed by an import"),
               "consent_given": _("consent recorded"), "consent_withdrawn": _("consent withdrawn"),
-              "login_given": _("login given"), "training_recorded": _("training recorded"),
+              "login_given": _("login given"), "pin_reset": _("PIN reset"),
+              "training_recorded": _("training recorded"),
               "account_linked": _("payment account linked"),
               "account_changed": _("payment account changed"),
               "account_verified": _("payment account verified"),

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from ocopkit.access import is_staff
-from ocopkit.auth import role_required
+from ocopkit.auth import reauth_required, role_required
 from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid
 from ocopkit.forms import attach_error, csrf
@@ -40,7 +40,7 @@ def _details(form: AccountForm) -> accounts.AccountDetails:
 
 
 @bp.route("/producers/<int:producer_id>/accounts", methods=["GET", "POST"])
-@login_required
+@reauth_required(only_writes=True)
 def producer_accounts(producer_id: int):
     db = get_session()
     producer = get_producer(db, current_user, producer_id)
@@ -65,7 +65,7 @@ def producer_accounts(producer_id: int):
 
 
 @bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
-@login_required
+@reauth_required()
 def account_edit(account_id: int):
     db = get_session()
     account = accounts.get_account(db, current_user, account_id)
@@ -106,7 +106,7 @@ def _account_action(account_id: int, form, action, done: str):
 
 
 @bp.post("/accounts/<int:account_id>/verify")
-@login_required
+@reauth_required()
 def account_verify(account_id: int):
     form = VerifyForm()
     return _account_action(account_id, form, lambda db, a: accounts.verify_account(
@@ -114,7 +114,7 @@ def account_verify(account_id: int):
 
 
 @bp.post("/accounts/<int:account_id>/disable")
-@login_required
+@reauth_required()
 def account_disable(account_id: int):
     return _account_action(account_id, ActionForm(), lambda db, a: accounts.disable_account(
         db, current_user, a), _("Account disabled."))
@@ -206,7 +206,7 @@ def producer_ledger(producer_id: int):
 
 
 @bp.post("/producers/<int:producer_id>/payouts")
-@login_required
+@reauth_required()
 def payout_record(producer_id: int):
     db = get_session()
     producer = get_producer(db, current_user, producer_id)

@@ -94,12 +94,13 @@ def runner(app):
 
 
 @pytest.fixture
-def login(client):
-    """Log the test client in through the real login form."""
-    def do_login(username: str, password: str = "secret-pass"):
-        response = client.post("/login", data={"username": username, "password": password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return response
+def login(client, engine):
+    """Log the test client in through the real login form (and the second factor's)."""
+    from tests.factories import log_in
+
+    def do_login(username: str, password: str | None = None):
+        with Session(engine) as db:
+            return log_in(client, db, username, password)
     return do_login
 
 

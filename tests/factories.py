@@ -2,15 +2,22 @@
 from __future__ import annotations
 
 import itertools
+import re
+import time
+from urllib.parse import urlsplit
+
+import pyotp
 
 from sqlalchemy import select
 
 from ocopkit.access import SYSTEM
+from ocopkit.db import utcnow
 from ocopkit.users import Role, create_user
 from onboarding.models import Commune, EthnicGroup, ProducerKind
 from onboarding.producers import ProducerData, register_producer
 
-PASSWORD = "secret-pass"
+PASSWORD = "tea-hills-of-muong-phang"  # staff: 12+ characters, not a common password
+PIN = "280417"  # producers: 6 digits, neither repeated nor in a row
 _seq = itertools.count(1)
 
 
@@ -28,13 +35,68 @@ def make_commune(session, **overrides) -> Commune:
     return commune
 
 
-def make_user(session, role: Role | str = Role.officer, **overrides):
+def make_user(session, role: Role | str = Role.officer, *, second_factor: bool = True,
+              **overrides):
+    """Staff come with a second factor already on (its secret in user.totp_secret), as the
+    policy requires; `second_factor=False` makes one who must still enrol."""
     n = next(_seq)
-    values = {"username": f"user{n}", "password": PASSWORD, "role": Role(role)}
-    if values["role"] == Role.officer and "communes" not in overrides:
+    role = Role(role)
+    values = {"username": f"user{n}", "role": role,
+              "password": PIN if role == Role.producer else PASSWORD}
+    if role == Role.officer and "communes" not in overrides:
         values["communes"] = [make_commune(session)]
     values.update(overrides)
-    return create_user(session, **values)
+    user = create_user(session, **values)
+    if role != Role.producer and second_factor:
+        user.totp_secret = pyotp.random_base32()
+        user.totp_confirmed_at = utcnow()
+        session.flush()
+    return user
+
+
+def totp_code(session, username: str) -> str:
+    """The code the user's authenticator app shows now. A test logging one user in twice
+    within 30 seconds would be refused the reused code (tests/core/test_twofactor.py proves
+    that rule), so the step used last is forgotten first."""
+    from ocopkit.twofactor import STEP_SECONDS
+    from ocopkit.users import User
+
+    user = session.scalar(select(User).where(User.username == username))
+    now = int(time.time())
+    if (user.totp_last_step or 0) >= now // STEP_SECONDS:
+        user.totp_last_step = None
+        session.commit()
+    return pyotp.TOTP(user.totp_secret).at(now)
+
+
+def _csrf_token(client, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def log_in(client, session, username: str, password: str | None = None, *, csrf=False,
+           **kwargs):
+    """Through the real forms: the password (or PIN), then the second factor's code when
+    one is owed; `csrf` fetches each form's token first. Returns the last response."""
+    from ocopkit.users import User, normalise_username
+
+    username = normalise_username(username)
+    role = session.scalar(select(User.role).where(User.username == username))
+    data = {"username": username,
+            "password": password or (PIN if role == Role.producer else PASSWORD)}
+    if csrf:
+        data["csrf_token"] = _csrf_token(client, "/login")
+    response = client.post("/login", data=data, **kwargs)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    code_page = response.headers["Location"]
+    if urlsplit(code_page).path != "/login/code":
+        return response
+    data = {"code": totp_code(session, username)}
+    if csrf:
+        data["csrf_token"] = _csrf_token(client, code_page)
+    response = client.post(code_page, data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
 
 
 def make_producer(session, *, commune=None, actor=SYSTEM, **overrides):

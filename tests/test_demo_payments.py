@@ -25,7 +25,8 @@ BUYER = {"buyer_name": "Nguyễn Thị Hoa", "buyer_phone": "0987654321",
 def demo(app, session, localstripe, tmp_path):
     localstripe.flush()
     app.config.update(GATEWAY_URL=localstripe.url, GATEWAY_TEST_CARDS=True,
-                      MEDIA_ROOT=str(tmp_path / "media"))
+                      MEDIA_ROOT=str(tmp_path / "media"),
+                      STAFF_SECOND_FACTOR_REQUIRED=False)  # as ocopkit.demo.prepare_demo
     logins = {role: (username, password)
               for role, username, password in build_demo(session, tmp_path / "media")}
     session.commit()

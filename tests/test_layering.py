@@ -12,7 +12,8 @@ from ocopkit.config import ROOT
 
 FLASK_AWARE = {"views.py", "order_views.py", "trace_views.py", "report_views.py", "forms.py",
                "order_forms.py", "trace_forms.py"}
-CORE_DOMAIN = ("access.py", "errors.py", "text.py", "users.py", "migrate.py")
+CORE_DOMAIN = ("access.py", "errors.py", "text.py", "users.py", "migrate.py", "passwords.py",
+               "twofactor.py", "accounts.py")
 
 
 def _domain_modules() -> list[Path]:

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from onboarding.models import ChangeRecord, Producer
 from ocopkit.users import Role
-from tests.factories import PASSWORD, make_commune, make_user
+from tests.factories import PASSWORD, make_commune, make_user, totp_code
 
 
 def test_officer_logs_in_and_registers_a_household(live_server, page, session):
@@ -16,6 +16,8 @@ def test_officer_logs_in_and_registers_a_household(live_server, page, session):
     page.goto(f"{live_server}/login")
     page.fill("#username", officer.username)
     page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.fill("#code", totp_code(session, officer.username))
     page.click("button[type=submit]")
     page.goto(f"{live_server}/producers/new")
     page.fill("#code", "DB-HH-900")

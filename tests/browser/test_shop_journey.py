@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ocopkit.users import Role
 from shop.models import Booth, BoothStatus, Order, OrderLine
 from tests.browser.conftest import check_out
-from tests.factories import PASSWORD, ethnic_group, make_commune, make_producer, make_user
+from tests.factories import PASSWORD, ethnic_group, make_commune, make_producer, make_user, totp_code
 
 
 def _photo(tmp_path, name, colour):
@@ -46,6 +46,8 @@ def test_officer_builds_a_booth_and_a_buyer_orders_from_it(live_server, browser,
     page.goto(f"{live_server}/login")
     page.fill("#username", officer.username)
     page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.fill("#code", totp_code(session, officer.username))
     page.click("button[type=submit]")
     page.goto(f"{live_server}/producers")
     page.click("text=Hộ Giàng A Dế")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import collections
 import re
 import threading
+import unicodedata
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import PASSWORD, make_producer, make_user
+from tests.factories import PASSWORD, PIN, log_in, make_producer, make_user
 from ocopkit import create_app
 from ocopkit.users import LoginFailure, Role, User
 from onboarding.producers import has_consent
@@ -49,7 +51,7 @@ def test_passwords_are_stored_with_scrypt_not_in_plain(session):
 def test_login_with_right_password_redirects_home_and_shows_logout(client, session):
     make_user(session, Role.admin, username="admin", display_name="Chị Hoa")
     session.commit()
-    response = _post_login(client, "admin")
+    response = log_in(client, session, "admin")
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     body = client.get("/?lang=en").get_data(as_text=True)
@@ -81,14 +83,12 @@ def test_inactive_user_cannot_log_in(client, session):
 def test_next_parameter_is_followed_only_within_the_site(client, session):
     make_user(session, Role.admin, username="admin")
     session.commit()
-    response = client.post("/login?next=/producers", data={"username": "admin",
-                                                           "password": PASSWORD})
+    response = log_in(client, session, "admin", query_string={"next": "/producers"})
     assert response.headers["Location"] == "/producers"
     client.post("/logout")
     for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example",
                  "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example"):
-        response = client.post("/login", query_string={"next": evil},
-                               data={"username": "admin", "password": PASSWORD})
+        response = log_in(client, session, "admin", query_string={"next": evil})
         assert response.headers["Location"] == "/", evil
         client.post("/logout")
 
@@ -100,7 +100,7 @@ def test_session_is_cleared_at_login(client, session):
     session.commit()
     with client.session_transaction() as s:
         s["planted"] = "by someone else"
-    _post_login(client, "admin")
+    log_in(client, session, "admin")
     with client.session_transaction() as s:
         assert "planted" not in s
         assert s.get("_user_id")
@@ -110,7 +110,7 @@ def test_cookie_copied_before_logout_is_refused_after_logout(client, session):
     make_user(session, Role.admin, username="admin")
     producer = make_producer(session, name="Hộ Bí Mật")
     session.commit()
-    _post_login(client, "admin")
+    log_in(client, session, "admin")
     assert client.get(f"/producers/{producer.id}").status_code == 200
     copied = client.get_cookie(COOKIE).value
 
@@ -132,10 +132,10 @@ def test_cookie_from_before_logout_is_still_refused_after_the_next_login(session
     make_user(session, Role.admin, username="admin")
     session.commit()
     first, second = app.test_client(), app.test_client()
-    _post_login(first, "admin")
+    log_in(first, session, "admin")
     copied = first.get_cookie(COOKIE).value
     first.post("/logout")
-    _post_login(second, "admin")
+    log_in(second, session, "admin")
     replay = app.test_client()
     replay.set_cookie(COOKIE, copied)
     assert replay.get("/producers").status_code == 302
@@ -199,11 +199,11 @@ def test_successful_login_resets_the_account_count(client, session):
     session.commit()
     for _ in range(4):
         _post_login(client, "admin", "wrong-pass")
-    assert _post_login(client, "admin").status_code == 302
+    assert log_in(client, session, "admin").status_code == 302
     client.post("/logout")
     for _ in range(4):
         assert _post_login(client, "admin", "wrong-pass").status_code == 401
-    assert _post_login(client, "admin").status_code == 302
+    assert log_in(client, session, "admin").status_code == 302
 
 
 def test_other_accounts_are_not_blocked_by_one_account_limit(app, session):
@@ -352,9 +352,7 @@ def test_login_form_needs_the_csrf_token(csrf_app, session):
     response = _post_login(client, "admin")
     assert response.status_code == 400
     assert client.get("/producers").status_code == 302
-    token = _token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"csrf_token": token, "username": "admin",
-                                           "password": PASSWORD})
+    response = log_in(client, session, "admin", csrf=True)
     assert response.status_code == 302
     assert client.get("/producers").status_code == 200
 
@@ -364,8 +362,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(csrf_app, session):
     producer = make_producer(session)
     session.commit()
     client = csrf_app.test_client()
-    token = _token(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"csrf_token": token, "username": "admin", "password": PASSWORD})
+    log_in(client, session, "admin", csrf=True)
     posts = [rule for rule in csrf_app.url_map.iter_rules()
              if "POST" in rule.methods and rule.endpoint != "auth.login"]
     assert len(posts) >= 8
@@ -385,8 +382,7 @@ def test_producer_form_post_with_the_page_token_succeeds(csrf_app, session):
     producer = make_producer(session)
     session.commit()
     client = csrf_app.test_client()
-    token = _token(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"csrf_token": token, "username": "admin", "password": PASSWORD})
+    log_in(client, session, "admin", csrf=True)
     page = client.get(f"/producers/{producer.id}").get_data(as_text=True)
     response = client.post(f"/producers/{producer.id}/consents", data={
         "csrf_token": _token(page), "purpose": "publish_booth", "confirmed": "y"})
@@ -419,3 +415,174 @@ def test_role_required_answers_404_for_other_roles(client, session, login):
     for path in ("/producers/new", "/imports/register", "/imports/communes",
                  f"/producers/{producer.id}/edit"):
         assert client.get(path).status_code == 404, path
+
+
+# --- session limits (ASVS 7.3) ------------------------------------------------------------
+
+def _age_session(client, **minutes):
+    """Move the session's timestamps into the past (instead of sleeping)."""
+    with client.session_transaction() as cookie:
+        for key, value in minutes.items():
+            cookie[key] -= value * 60
+
+
+def test_staff_session_ends_after_30_idle_minutes(client, session, login):
+    make_user(session, Role.admin, username="admin")
+    session.commit()
+    login("admin")
+    _age_session(client, seen_at=29, auth_at=29, reauth_at=29)
+    assert client.get("/producers").status_code == 200  # 29 minutes: still on (and renewed)
+    _age_session(client, seen_at=31)
+    response = client.get("/producers")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert client.get("/producers").status_code == 302  # the session is gone, not paused
+
+
+def test_staff_session_ends_after_12_hours_even_when_busy(client, session, login):
+    make_user(session, Role.admin, username="admin")
+    session.commit()
+    login("admin")
+    _age_session(client, auth_at=11 * 60 + 59)
+    assert client.get("/producers").status_code == 200
+    _age_session(client, auth_at=2)
+    assert client.get("/producers").status_code == 302
+
+
+def test_producer_session_lasts_7_idle_days(client, session, login):
+    producer = make_producer(session, phone="0912000001")
+    make_user(session, Role.producer, username="0912000001", producer=producer)
+    session.commit()
+    login("0912000001")
+    page = f"/producers/{producer.id}"
+    _age_session(client, seen_at=6 * 24 * 60, auth_at=6 * 24 * 60)
+    assert client.get(page).status_code == 200
+    _age_session(client, seen_at=8 * 24 * 60)
+    assert client.get(page).status_code == 302
+
+
+def test_a_cookie_without_the_timestamps_is_refused(client, session, login):
+    """Cookies issued before the limits existed (and so lasting 31 days) end at once."""
+    make_user(session, Role.admin, username="admin")
+    session.commit()
+    login("admin")
+    with client.session_transaction() as cookie:
+        del cookie["auth_at"], cookie["seen_at"]
+    assert client.get("/producers").status_code == 302
+
+
+def test_session_expired_rule():
+    from datetime import datetime, timezone
+
+    from ocopkit.users import SessionLimits, session_expired
+
+    limits = SessionLimits(idle=timedelta(minutes=30), absolute=timedelta(hours=12))
+    start = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+    assert not session_expired(limits, started_at=start, seen_at=start,
+                               now=start + timedelta(minutes=30))
+    assert session_expired(limits, started_at=start, seen_at=start,
+                           now=start + timedelta(minutes=31))
+    assert session_expired(limits, started_at=start, seen_at=start + timedelta(hours=12),
+                           now=start + timedelta(hours=12, minutes=1))
+    assert session_expired(limits, started_at=None, seen_at=start, now=start)
+
+
+# --- login details (issue 11) -------------------------------------------------------------
+
+def test_passphrase_typed_in_nfd_logs_in(client, session, login):
+    passphrase = "Chè Shan Tuyết Mường Phăng"
+    make_user(session, Role.admin, username="hoa",
+              password=unicodedata.normalize("NFC", passphrase))
+    session.commit()
+    response = login("hoa", unicodedata.normalize("NFD", passphrase))
+    assert response.headers["Location"] == "/"
+    assert client.get("/producers").status_code == 200
+
+
+@pytest.mark.parametrize("typed", ["0912 000 001", "+84912000001", "0912.000.001",
+                                   "+84 912 000 001"])
+def test_producer_typing_the_phone_with_spaces_dots_or_plus84_logs_in(client, session, typed):
+    producer = make_producer(session, phone="0912000001")
+    make_user(session, Role.producer, username="0912000001", producer=producer)
+    session.commit()
+    response = client.post("/login", data={"username": typed, "password": PIN})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get(f"/producers/{producer.id}").status_code == 200
+
+
+# --- re-authentication (ASVS 7.5) ---------------------------------------------------------
+
+def _account_world(session):
+    from onboarding.models import ConsentPurpose
+    from onboarding.producers import record_consent
+    from payments.models import LinkedAccount
+
+    officer = make_user(session, Role.officer, username="mai")
+    producer = make_producer(session, commune=officer.communes[0])
+    record_consent(session, officer, producer, ConsentPurpose.link_payment_account)
+    account = LinkedAccount(producer_id=producer.id, kind="bank", bank_bin="970415",
+                            provider="VietinBank", account_number="0011001932418",
+                            holder_name="GIÀNG A DẾ")
+    session.add(account)
+    session.commit()
+    return producer, account
+
+
+def test_editing_a_payment_account_asks_for_the_password_again_then_returns(client, session,
+                                                                            login):
+    producer, account = _account_world(session)
+    login("mai")
+    edit = f"/payments/accounts/{account.id}/edit"
+    assert client.get(edit).status_code == 200  # just logged in: that counts
+    _age_session(client, reauth_at=6)
+    response = client.get(edit)
+    assert response.status_code == 302
+    assert unquote(response.headers["Location"]) == f"/reauth?next={edit}"
+    wrong = client.post(response.headers["Location"] + "&lang=en", data={"password": "nope"})
+    assert wrong.status_code == 401 and "Wrong password or PIN." in wrong.get_data(as_text=True)
+    back = client.post(response.headers["Location"], data={"password": PASSWORD})
+    assert back.headers["Location"] == edit
+    assert "0011001932418" in client.get(edit).get_data(as_text=True)
+
+
+def test_a_stale_post_is_not_carried_out_and_the_user_returns_to_the_form_page(
+        client, session, login):
+    from payments.models import AccountStatus, LinkedAccount
+
+    producer, account = _account_world(session)
+    login("mai")
+    _age_session(client, reauth_at=6)
+    list_page = f"http://localhost/payments/producers/{producer.id}/accounts"
+    response = client.post(f"/payments/accounts/{account.id}/verify?lang=en",
+                           data={"method": "in_person"}, headers={"Referer": list_page})
+    assert response.status_code == 302
+    assert unquote(response.headers["Location"]) == (
+        f"/reauth?next=/payments/producers/{producer.id}/accounts")
+    session.expire_all()
+    assert session.get(LinkedAccount, account.id).status == AccountStatus.pending
+    page = client.get(response.headers["Location"] + "&lang=en").get_data(as_text=True)
+    assert "Nothing was saved yet" in page
+    back = client.post(response.headers["Location"], data={"password": PASSWORD})
+    assert back.headers["Location"] == f"/payments/producers/{producer.id}/accounts"
+    client.post(f"/payments/accounts/{account.id}/verify", data={"method": "in_person"})
+    session.expire_all()
+    assert session.get(LinkedAccount, account.id).status == AccountStatus.verified
+
+
+def test_recording_a_payout_needs_a_recent_password(client, session, login):
+    producer, _ = _account_world(session)
+    login("mai")
+    _age_session(client, reauth_at=6)
+    response = client.post(f"/payments/producers/{producer.id}/payouts",
+                           data={"amount_vnd": "1000", "reference": "X1"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/reauth")
+
+
+def test_a_producer_reauthenticates_with_the_pin(client, session, login):
+    producer, account = _account_world(session)
+    make_user(session, Role.producer, username="0912000009", producer=producer)
+    session.commit()
+    login("0912000009")
+    _age_session(client, reauth_at=6)
+    edit = f"/payments/accounts/{account.id}/edit"
+    reauth = client.get(edit).headers["Location"]
+    assert client.post(reauth, data={"password": PIN}).headers["Location"] == edit

@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import create_engine, func, inspect, select
 
-from tests.factories import make_commune, make_producer
+from tests.factories import PASSWORD, PIN, make_commune, make_producer
 from ocopkit import create_app
 from ocopkit.cli import cli
 from ocopkit.db import make_engine
@@ -47,7 +47,7 @@ def communes(session):
 
 def test_create_user_writes_to_the_test_apps_database(runner, session):
     result = runner.invoke(cli, ["create-user", "--role", "admin", "--username", "Admin",
-                                 "--password", "secret-pass", "--name", "Quản trị Minh"])
+                                 "--password", PASSWORD, "--name", "Quản trị Minh"])
     assert result.exit_code == 0, result.output
     assert "admin" in result.stdout
     user = _user(session, "admin")
@@ -56,7 +56,7 @@ def test_create_user_writes_to_the_test_apps_database(runner, session):
 
 def test_create_officer_with_communes(runner, session, communes):
     result = runner.invoke(cli, ["create-user", "--role", "officer", "--username", "canbo",
-                                 "--password", "secret-pass", "--commune", "A01",
+                                 "--password", PASSWORD, "--commune", "A01",
                                  "--commune", "B01"])
     assert result.exit_code == 0, result.output
     assert _user(session, "canbo").commune_ids == {c.id for c in communes}
@@ -64,7 +64,7 @@ def test_create_officer_with_communes(runner, session, communes):
 
 def test_unknown_commune_code_fails_and_creates_nobody(runner, session, communes):
     result = runner.invoke(cli, ["create-user", "--role", "officer", "--username", "canbo",
-                                 "--password", "secret-pass", "--commune", "A01",
+                                 "--password", PASSWORD, "--commune", "A01",
                                  "--commune", "ZZ9"])
     assert result.exit_code == 1
     assert "ZZ9" in result.stderr and "A01" not in result.stderr
@@ -72,9 +72,9 @@ def test_unknown_commune_code_fails_and_creates_nobody(runner, session, communes
 
 
 @pytest.mark.parametrize("args", [
-    ["--role", "officer", "--username", "canbo", "--password", "secret-pass"],
+    ["--role", "officer", "--username", "canbo", "--password", PASSWORD],
     ["--role", "admin", "--username", "canbo", "--password", "12345"],
-    ["--role", "producer", "--username", "0912345678", "--password", "secret-pass"],
+    ["--role", "producer", "--username", "0912345678", "--password", PASSWORD],
 ])
 def test_create_user_refusals_exit_non_zero(runner, session, communes, args):
     result = runner.invoke(cli, ["create-user", *args])
@@ -83,8 +83,32 @@ def test_create_user_refusals_exit_non_zero(runner, session, communes, args):
     assert _count(session, User) == 0
 
 
+def test_admin_password_123456_is_refused_with_a_clear_message(app, runner, session):
+    app.config["CLI_LANGUAGE"] = "en"
+    result = runner.invoke(cli, ["create-user", "--role", "admin", "--username", "boss",
+                                 "--password", "123456"])
+    assert result.exit_code == 1
+    assert "The password needs at least 12 characters." in result.stderr
+    assert _count(session, User) == 0
+
+
+def test_a_long_but_common_admin_password_is_refused(runner, session):
+    result = runner.invoke(cli, ["create-user", "--role", "admin", "--username", "boss",
+                                 "--password", "ocopkit-dienbien"])
+    assert result.exit_code == 1
+    assert _count(session, User) == 0
+
+
+def test_created_staff_is_told_about_the_second_factor(app, runner, session):
+    app.config["CLI_LANGUAGE"] = "en"
+    result = runner.invoke(cli, ["create-user", "--role", "admin", "--username", "boss",
+                                 "--password", PASSWORD])
+    assert result.exit_code == 0, result.output
+    assert "second factor" in result.stdout
+
+
 def test_taken_user_name_exits_non_zero_naming_it(runner, session):
-    args = ["create-user", "--role", "admin", "--username", "admin", "--password", "secret-pass"]
+    args = ["create-user", "--role", "admin", "--username", "admin", "--password", PASSWORD]
     assert runner.invoke(cli, args).exit_code == 0
     again = runner.invoke(cli, args)
     assert again.exit_code == 1 and "admin" in again.stderr
@@ -98,7 +122,7 @@ def test_producer_login_is_tied_to_the_producer_code(runner, session, communes):
                                   "--password", "123456", "--producer", "NOPE"])
     assert unknown.exit_code == 1 and "NOPE" in unknown.stderr
     result = runner.invoke(cli, ["create-user", "--role", "producer", "--username",
-                                 "0912345678", "--password", "123456", "--producer", "PA-001"])
+                                 "0912345678", "--password", PIN, "--producer", "PA-001"])
     assert result.exit_code == 0, result.output
     assert _user(session, "0912345678").producer_id == producer.id
     assert _user(session, "x1") is None
@@ -106,11 +130,11 @@ def test_producer_login_is_tied_to_the_producer_code(runner, session, communes):
 
 def test_password_is_asked_twice_when_left_out(runner, session):
     result = runner.invoke(cli, ["create-user", "--role", "admin", "--username", "admin"],
-                           input="secret-pass\nsecret-pass\n")
+                           input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert _user(session, "admin") is not None
     mismatch = runner.invoke(cli, ["create-user", "--role", "admin", "--username", "other"],
-                             input="secret-pass\nsecret-pasz\n")
+                             input=f"{PASSWORD}\n{PASSWORD}z\n")
     assert mismatch.exit_code != 0
     assert _user(session, "other") is None
 

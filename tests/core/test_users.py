@@ -12,7 +12,9 @@ from tests.factories import PASSWORD, make_commune, make_producer, make_user
 from ocopkit.access import SYSTEM, can_manage_commune, can_manage_producer, is_staff
 from ocopkit.db import utcnow
 from ocopkit.errors import Conflict, Invalid
-from ocopkit.users import LoginFailure, Role, User, authenticate, create_user, is_login_blocked
+from ocopkit.users import (
+    LoginFailure, Role, User, authenticate, clear_login_failures, create_user, is_login_blocked,
+)
 
 KEY = "address:test"
 LIMITS = {"window": timedelta(minutes=15), "max_per_account": 3, "max_per_address": 5}
@@ -68,7 +70,7 @@ def test_officer_gets_the_given_communes(session):
 
 # --- authenticate and the limits ------------------------------------------------------------
 
-def test_right_password_returns_the_user_and_clears_its_failures(session):
+def test_right_password_returns_the_user_but_only_a_full_login_clears_failures(session):
     user = make_user(session, Role.admin, username="admin")
     now = utcnow()
     assert authenticate(session, username="admin", password="wrong", address_key=KEY,
@@ -76,6 +78,8 @@ def test_right_password_returns_the_user_and_clears_its_failures(session):
     assert _failures(session) == ["account:admin", KEY]
     assert authenticate(session, username="ADMIN", password=PASSWORD, address_key=KEY,
                         now=now) is user
+    assert _failures(session) == ["account:admin", KEY]  # the second factor is still owed
+    clear_login_failures(session, user)
     assert _failures(session) == [KEY]
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import ethnic_group, make_commune, make_producer, make_user
+from tests.factories import PIN, ethnic_group, make_commune, make_producer, make_user
 from ocopkit.access import SYSTEM, can_manage_producer, producer_scope
 from ocopkit.db import utcnow
 from ocopkit.errors import Conflict, Invalid, NotAllowed, NotFound, Stale
@@ -254,7 +254,7 @@ def test_officer_cannot_register_in_another_commune(session, place):
 
 
 def test_producer_login_cannot_register_anyone(session, place):
-    login = give_login(session, place.officer_a, place.pa, password="123456")
+    login = give_login(session, place.officer_a, place.pa, password=PIN)
     with pytest.raises(NotAllowed):
         register_producer(session, login, _data(place.ban_a, kind=ProducerKind.enterprise))
 
@@ -346,7 +346,7 @@ def test_other_commune_officer_gets_not_found_and_changes_nothing(session, place
         record_training(session, place.officer_b, place.pa, held_on=TODAY, topic="Bán hàng",
                         trainer="Sở Công Thương")
     with pytest.raises(NotFound):
-        give_login(session, place.officer_b, place.pa, password="123456")
+        give_login(session, place.officer_b, place.pa, password=PIN)
     session.rollback()
     session.expire_all()
     assert session.get(Producer, pa_id).name == "Hộ Lò Văn Pánh"
@@ -417,7 +417,7 @@ def test_unknown_consent_purpose_is_refused(session, place):
 # --- producer logins ------------------------------------------------------------------------
 
 def test_producer_login_uses_the_phone_and_sees_only_itself(session, place):
-    login = give_login(session, place.officer_a, place.pa, password="123456")
+    login = give_login(session, place.officer_a, place.pa, password=PIN)
     session.commit()
     assert (login.username, login.role, login.producer_id) == ("0912345678", Role.producer,
                                                                place.pa.id)
@@ -433,28 +433,28 @@ def test_producer_login_uses_the_phone_and_sees_only_itself(session, place):
 
 
 def test_a_producer_gets_one_login_only(session, place):
-    give_login(session, place.officer_a, place.pa, password="123456")
+    give_login(session, place.officer_a, place.pa, password=PIN)
     with pytest.raises(Conflict):
-        give_login(session, place.officer_a, place.pa, password="654321", username="pa2")
+        give_login(session, place.officer_a, place.pa, password="593817", username="pa2")
     assert _count(session, User) == 4
 
 
 def test_producer_without_phone_needs_a_chosen_user_name(session, place):
     producer = make_producer(session, commune=place.ban_a, phone=None)
     with pytest.raises(Invalid) as caught:
-        give_login(session, place.officer_a, producer, password="123456")
+        give_login(session, place.officer_a, producer, password=PIN)
     assert caught.value.field == "username"
-    login = give_login(session, place.officer_a, producer, password="123456",
+    login = give_login(session, place.officer_a, producer, password=PIN,
                        username="  Ho.Lo.Un ")
     assert login.username == "ho.lo.un"
 
 
 def test_producer_login_cannot_act_as_staff(session, place):
-    login = give_login(session, place.officer_a, place.pa, password="123456")
+    login = give_login(session, place.officer_a, place.pa, password=PIN)
     with pytest.raises(NotAllowed):
         record_consent(session, login, place.pa, ConsentPurpose.publish_booth)
     with pytest.raises(NotAllowed):
-        give_login(session, login, place.pa, password="123456", username="again")
+        give_login(session, login, place.pa, password=PIN, username="again")
 
 
 @pytest.mark.parametrize("actor", ["anonymous", "officer_without_communes"])
@@ -570,7 +570,7 @@ def test_progress_steps_follow_what_was_recorded(session, place):
     record_consent(session, place.officer_a, place.pa, ConsentPurpose.publish_booth)
     record_training(session, place.officer_a, place.pa, held_on=TODAY, topic="Đóng gói",
                     trainer="Sở Công Thương")
-    give_login(session, place.officer_a, place.pa, password="123456")
+    give_login(session, place.officer_a, place.pa, password=PIN)
     update_producer(session, place.officer_a, place.pa,
                     _data_of(place.pa, ocop_stars=4, ocop_certified_on=TODAY))
     assert done() == {"registered", "consent", "training", "login", "ocop"}

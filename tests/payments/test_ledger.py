@@ -18,7 +18,7 @@ from payments.models import (
     AccountKind, AccountStatus, Channel, EntryKind, EntryStatus, LedgerEntry, LinkedAccount,
 )
 from tests.concurrency import second_waits_for_first
-from tests.factories import make_commune, make_producer, make_user
+from tests.factories import log_in, make_commune, make_producer, make_user
 
 _refs = itertools.count(1)
 T0 = datetime(2025, 3, 1, 2, 0, tzinfo=timezone.utc)
@@ -338,10 +338,7 @@ def test_payout_needs_the_csrf_token(session, database_url):
                       "WTF_CSRF_ENABLED": True})
     client = app.test_client()
     import re
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
-                      client.get("/login").get_data(as_text=True)).group(1)
-    client.post("/login", data={"username": w.officer.username, "password": "secret-pass",
-                                "csrf_token": token})
+    log_in(client, session, w.officer.username, csrf=True)
     url = f"/payments/producers/{w.producer.id}/payouts"
     data = {"account_id": w.account.id, "amount_vnd": "1.000", "reference": "FT-8"}
     assert client.post(url, data=data).status_code == 400

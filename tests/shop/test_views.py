@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ocopkit.users import Role
 from shop.models import Booth, BoothStatus, Product, ProductImage
-from tests.factories import make_producer, make_user
+from tests.factories import log_in, make_producer, make_user
 
 from .booth_data import (
     add_product, form_fields, jpeg, make_shop, photo_modules, published_shop,
@@ -224,10 +224,7 @@ def test_publish_with_a_real_csrf_token(session, app, login):
     shop = make_shop(session)
     add_product(session, shop)
     session.commit()
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    client.post("/login", data={"username": shop.officer.username, "password": "secret-pass",
-                                "csrf_token": token})
+    log_in(client, session, shop.officer.username, csrf=True)
     assert client.post(f"/booths/{shop.booth.id}/publish").status_code == 400
     html = client.get(f"/booths/{shop.booth.id}/edit").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
