@@ -1,7 +1,7 @@
 """accounts: second factor, recovery codes, forced password change, account audit log
 
 Revision ID: 0014
-Revises: 0007
+Revises: 0012
 Create Date: 2026-12-02 14:00:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import ocopkit.db
 
 
 revision = '0014'
-down_revision = '0007'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
