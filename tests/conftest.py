@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ocopkit import create_app
@@ -94,11 +94,20 @@ def runner(app):
 
 
 @pytest.fixture
-def login(client):
-    """Log the test client in through the real login form."""
+def login(client, engine):
+    """Log the test client in through the real login form, and check that the session now
+    belongs to that user (a client still logged in as someone else is only redirected)."""
+    from ocopkit.users import User, normalise_username
+
     def do_login(username: str, password: str = "secret-pass"):
         response = client.post("/login", data={"username": username, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
+        with client.session_transaction() as cookie:
+            token = cookie.get("_user_id")
+        with Session(engine) as db:
+            user = db.scalar(select(User).where(User.username == normalise_username(username)))
+        assert user is not None and token == user.get_id(), (
+            f"the client is not logged in as {username!r} (session user {token!r})")
         return response
     return do_login
 

@@ -290,7 +290,8 @@ def test_strangers_get_404(client, session, login):
         assert client.post(f"/payments/producers/{w.producer.id}/payouts", data={
             "account_id": w.account.id, "amount_vnd": "1000", "reference": "FT-5"},
         ).status_code == 404
-        client.get("/logout")
+        assert client.post("/logout").status_code == 302
+        assert client.get(url).status_code == 302  # logged out: the next login really runs
     assert _payouts(session) == 1
 
 
