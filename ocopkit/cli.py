@@ -207,13 +207,15 @@ def payments():
 @payments.command("reconcile")
 @click.option("--hours", default=48, show_default=True, type=click.IntRange(1, 24 * 90))
 def payments_reconcile(hours):
-    """Repair what lost webhooks missed and release stock of abandoned card payments.
+    """Repair what lost webhooks missed (payments, and the refunds of recent card sales)
+    and release stock of abandoned card payments.
 
     Run it every few minutes (cron)."""
     from datetime import timedelta
 
     from payments.abandoned import release_abandoned
     from payments.gateway import GatewayClient, GatewayError
+    from payments.refunds import orders_to_recheck, sync_orders
     from payments.transactions import reconcile
 
     cfg = current_app.config
@@ -222,6 +224,10 @@ def payments_reconcile(hours):
     try:
         with transaction(session):
             repaired = reconcile(session, client, since=timedelta(hours=hours))
+        refunds = 0
+        for order in orders_to_recheck(session, since=timedelta(hours=hours)):
+            with transaction(session):  # one order at a time: its lock is held briefly
+                refunds += len(sync_orders(session, client, [order]))
         with transaction(session):
             released = release_abandoned(
                 session, client,
@@ -229,6 +235,7 @@ def payments_reconcile(hours):
     except GatewayError as e:
         _fail(_("The payment gateway did not answer: %(error)s", error=str(e)))
     click.echo(_("%(n)s payment(s) recorded that a webhook had missed.", n=repaired))
+    click.echo(_("%(n)s refund(s) recorded that the gateway had made.", n=refunds))
     click.echo(_("%(n)s unpaid card order(s) cancelled and their stock returned: %(refs)s",
                  n=len(released.cancelled), refs=", ".join(released.cancelled) or "-"))
     if released.unreachable:

@@ -120,6 +120,23 @@ def transaction(session: Session):
         raise
 
 
+def begin_write(session: Session) -> None:
+    """Hold the database's write lock from here to the end of the session's transaction,
+    for a short read-check-write (a cap checked and reserved at once).
+
+    SQLite: pysqlite opens its transaction only before the first INSERT/UPDATE, so reads
+    before it take no lock and a cap read there is stale by the time of the write. Issued
+    before this transaction's first write, `BEGIN IMMEDIATE` takes the write lock now (other
+    writers wait, up to busy_timeout); after a write the lock is already held. Across
+    processes this is the one lock SQLite has. PostgreSQL: nothing; lock rows with
+    SELECT ... FOR UPDATE."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def init_app(app) -> None:
     """Bind an engine and a session factory to the app; close the request session at teardown."""
     from flask import g

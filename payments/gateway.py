@@ -50,6 +50,16 @@ class Refund:
     amount: int
     status: str
     payment_intent: str
+    metadata: dict = field(default_factory=dict)
+    created: int | None = None  # unix time at the gateway
+
+    @classmethod
+    def from_json(cls, data: dict, payment_intent: str = "") -> "Refund":
+        created = data.get("created")
+        return cls(id=data["id"], amount=int(data["amount"]), status=data["status"],
+                   payment_intent=data.get("payment_intent") or payment_intent,
+                   metadata=dict(data.get("metadata") or {}),
+                   created=int(created) if created is not None else None)
 
 
 def _form(params: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -173,14 +183,14 @@ class GatewayClient:
         data = self._request("POST", "/v1/refunds",
                              {"payment_intent": payment_intent, "amount": amount_vnd,
                               "metadata": metadata}, idempotency_key)
-        return Refund(id=data["id"], amount=int(data["amount"]), status=data["status"],
-                      payment_intent=data.get("payment_intent") or payment_intent)
+        return Refund.from_json(data, payment_intent)
+
+    def retrieve_refund(self, refund_id: str) -> Refund:
+        return Refund.from_json(self._request("GET", f"/v1/refunds/{refund_id}"))
 
     def list_refunds(self, *, payment_intent: str) -> list[Refund]:
         """The refunds the gateway holds for a PaymentIntent (the truth when an answer
         was lost)."""
         data = self._request("GET", "/v1/refunds", {"payment_intent": payment_intent,
                                                     "limit": 100})
-        return [Refund(id=r["id"], amount=int(r["amount"]), status=r["status"],
-                       payment_intent=r.get("payment_intent") or payment_intent)
-                for r in data.get("data", [])]
+        return [Refund.from_json(r, payment_intent) for r in data.get("data", [])]

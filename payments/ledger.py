@@ -22,6 +22,7 @@ from payments.accounts import mask
 from payments.models import (
     AccountStatus, Channel, EntryKind, EntryStatus, LedgerEntry, LinkedAccount,
 )
+from payments.refunds import reserved_for_producer
 from shop.models import Order
 
 COUNTED = (EntryStatus.completed, EntryStatus.refunded)
@@ -136,9 +137,19 @@ def _more_than_owed(owed: int) -> Invalid:
                    maximum=format_vnd(max(owed, 0)))
 
 
+def _payable(session: Session, producer_id: int) -> int:
+    """What is owed less refunds held but not yet confirmed by the gateway: money that may
+    be on its way back to a buyer is not paid out."""
+    return balance(session, producer_id).owed - reserved_for_producer(session, producer_id)
+
+
 def record_payout(session: Session, actor, producer: Producer, *, account_id: int,
                   amount_vnd: int, reference: str) -> LedgerEntry:
     """Staff record that collected card money was sent to the producer's own verified account.
+
+    Refunds must be known first: the caller re-reads the gateway's refunds of the
+    producer's card sales (payments.refunds.sync_producer_refunds, committed) before this,
+    and refunds held but unconfirmed count as refunded here.
 
     The producer row is locked (SELECT ... FOR UPDATE on PostgreSQL) before the balance is
     read, and the balance is read again after the insert (SQLite's write lock), so two
@@ -163,7 +174,7 @@ def record_payout(session: Session, actor, producer: Producer, *, account_id: in
                                                    LedgerEntry.reference == reference)):
         raise Invalid("reference", N_("The reference %(reference)s is already recorded."),
                       reference=reference)
-    owed = balance(session, producer.id).owed
+    owed = _payable(session, producer.id)
     if amount_vnd > owed:
         raise _more_than_owed(owed)
 
@@ -175,7 +186,7 @@ def record_payout(session: Session, actor, producer: Producer, *, account_id: in
     session.flush()
     # SQLite has no row lock, but the insert above took its single write lock: read again
     # now, and a payout committed meanwhile is seen.
-    left = balance(session, producer.id).owed
+    left = _payable(session, producer.id)
     if left < 0:
         raise _more_than_owed(left + amount_vnd)
     record_change(session, actor, producer, "payout_recorded",

@@ -181,3 +181,32 @@ class BankTransfer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account = relationship("LinkedAccount", lazy="joined")
+
+
+class ReservationStatus(str, enum.Enum):
+    reserved = "reserved"    # counted against the cap; the gateway call may be on its way
+    completed = "completed"  # the gateway refunded: the ledger row is `entry`
+    released = "released"    # the gateway said no, or shows it never happened
+
+
+class RefundReservation(Base):
+    """A refund held against what an order's card paid, committed before the gateway is
+    called (under the order's lock), so refunds running at once never exceed the payment.
+    Its id travels in the gateway refund's metadata, so a refund whose answer was lost is
+    found again by listing the PaymentIntent's refunds."""
+
+    __tablename__ = "refund_reservation"
+    __table_args__ = (CheckConstraint("amount_vnd > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), index=True)
+    payment_intent: Mapped[str] = mapped_column(String(64))
+    amount_vnd: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[ReservationStatus] = mapped_column(str_enum(ReservationStatus),
+                                                      default=ReservationStatus.reserved)
+    refund_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

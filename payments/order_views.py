@@ -21,10 +21,11 @@ from ocopkit.money import format_vnd
 from ocopkit.site import CONTENT_SECURITY_POLICY
 from ocopkit.users import Role
 from onboarding.imports import ImportFailed
-from payments import settlement, statements, transactions, transfers, vietqr
+from payments import refunds, settlement, statements, transactions, transfers, vietqr
 from payments.accounts import mask
 from payments.forms import ActionForm
-from payments.models import AttemptStatus, ConfirmedHow
+from payments.gateway import GatewayError
+from payments.models import AttemptStatus, ConfirmedHow, ReservationStatus
 from payments.order_forms import TEST_CARDS, CardForm, RefundForm, StatementForm
 from payments.views import gateway_client
 from shop.models import PaymentMethod
@@ -67,8 +68,11 @@ def payment_states(orders) -> dict[int, str]:
 def order_payment(order) -> dict:
     """What the producer's order page shows about the money."""
     db = get_session()
+    paid = transactions.order_paid_vnd(db, order.id)
+    reserved = refunds.reserved_vnd(db, order.id)
     return {"state": settlement.payment_state(db, order).value,
-            "paid_vnd": transactions.order_paid_vnd(db, order.id),
+            "paid_vnd": paid, "refund_on_its_way_vnd": reserved,
+            "refundable_vnd": paid - reserved,
             "card_paid": transactions.is_paid(db, order.id),
             "transfer": transfers.transfer_of(db, order.id)}
 
@@ -189,19 +193,31 @@ def refund(order_id: int):
     client = gateway_client()
     try:
         with transaction(db):
-            found = transactions.sync_refunds(db, client, order)
+            found = refunds.sync_refunds(db, client, order, actor=current_user)
         if found:
             flash(_("The gateway had already refunded %(amount)s for this order; that is now "
                     "recorded. Check the order before refunding more.",
                     amount=format_vnd(sum(e.amount_vnd for e in found))), "error")
             return redirect(url_for("orders.manage_detail", order_id=order_id))
         with transaction(db):
-            transactions.refund_order(db, client, current_user, order,
-                                      amount_vnd=form.amount_vnd.data)
+            reservation = refunds.reserve_refund(db, current_user, order,
+                                                 amount_vnd=form.amount_vnd.data)
+        with transaction(db):
+            refunds.complete_refund(db, client, current_user, order, reservation)
+    except GatewayError:
+        flash(_(refunds.REFUND_UNREACHABLE), "error")
     except DomainError as error:
         flash(error_text(error), "error")
     else:
-        flash(_("Refunded %(amount)s.", amount=format_vnd(form.amount_vnd.data)), "info")
+        amount = format_vnd(reservation.amount_vnd)
+        if reservation.status == ReservationStatus.completed:
+            flash(_("Refunded %(amount)s.", amount=amount), "info")
+        elif reservation.status == ReservationStatus.released:
+            flash(_("The gateway refused the refund; nothing was refunded."), "error")
+        else:
+            flash(_("The refund of %(amount)s is on its way: the gateway has not confirmed it "
+                    "yet. ocopkit checks with the gateway; do not refund it again.",
+                    amount=amount), "info")
     return redirect(url_for("orders.manage_detail", order_id=order_id))
 
 

@@ -174,6 +174,9 @@ def handle_event(session: Session, client: GatewayClient, event: dict) -> bool:
     answers 200. The PaymentIntent is re-read from the gateway, so order does not matter."""
     session.add(WebhookEvent(event_id=str(event["id"]), type=str(event.get("type", ""))))
     session.flush()
+    from payments import refunds  # it imports this module
+    if event.get("type") in refunds.REFUND_EVENTS:
+        return refunds.handle_refund_event(session, client, event)
     if not str(event.get("type", "")).startswith("payment_intent."):
         return False
     intent_id = str(event.get("data", {}).get("object", {}).get("id", ""))
@@ -201,72 +204,3 @@ def reconcile(session: Session, client: GatewayClient, *, since: timedelta) -> i
         PaymentAttempt.status.not_in(FINAL)))
     return sum(apply_intent(session, a, client.retrieve_payment_intent(a.intent_id))
                for a in list(attempts))
-
-
-REFUND_UNREACHABLE = N_("The refund could not reach the payment gateway; nothing was "
-                        "refunded. Try again.")
-
-
-def sync_refunds(session: Session, client: GatewayClient, order: Order) -> list[LedgerEntry]:
-    """Record refunds the gateway made but the ledger lacks (a refund whose answer was
-    lost). Run before refunding, in a transaction of its own, so a retried refund sees
-    the first one and cannot pay the buyer back twice."""
-    sale = card_sale(session, order.id)
-    if sale is None:
-        return []
-    known = set(session.scalars(select(LedgerEntry.reference).where(
-        LedgerEntry.order_id == order.id, LedgerEntry.kind == EntryKind.refund)))
-    try:
-        refunds = client.list_refunds(payment_intent=sale.reference)
-    except GatewayError as e:
-        raise PaymentUnavailable(None, REFUND_UNREACHABLE) from e
-    missing = [LedgerEntry(producer_id=order.producer_id, order_id=order.id,
-                           kind=EntryKind.refund, channel=Channel.card, platform="ocopkit",
-                           status=EntryStatus.completed, amount_vnd=refund.amount,
-                           occurred_at=utcnow(), reference=refund.id)
-               for refund in refunds
-               if refund.id not in known and refund.status != "failed" and refund.amount > 0]
-    session.add_all(missing)
-    if missing and order_paid_vnd(session, order.id) <= 0:
-        sale.status = EntryStatus.refunded
-    session.flush()
-    return missing
-
-
-def refund_order(session: Session, client: GatewayClient, actor, order: Order, *,
-                 amount_vnd: int) -> LedgerEntry:
-    """Refund part or all of a card payment through the gateway, never more than what was
-    paid minus what was already refunded (the gateway itself does not always check)."""
-    from ocopkit.access import can_manage_producer
-    from ocopkit.errors import NotFound
-    from onboarding.models import Producer
-    from onboarding.producers import record_change
-
-    producer = session.get(Producer, order.producer_id)
-    if not can_manage_producer(actor, producer):
-        raise NotFound(N_("No such order."))
-    if not isinstance(amount_vnd, int) or amount_vnd <= 0:
-        raise Invalid("amount_vnd", N_("The amount must be a whole number of đồng above zero."))
-    balance = order_paid_vnd(session, order.id)
-    if amount_vnd > balance:
-        raise Invalid("amount_vnd", N_("At most %(balance)s đồng can be refunded."),
-                      balance=balance)
-    sale = card_sale(session, order.id)
-    if sale is None:
-        raise Invalid(None, N_("Only card payments are refunded here."))
-    key = f"refund-{order.id}-{secrets.token_hex(8)}"
-    try:
-        refund = client.create_refund(payment_intent=sale.reference, amount_vnd=amount_vnd,
-                                      idempotency_key=key, metadata={"order": order.reference})
-    except GatewayError as e:
-        raise PaymentUnavailable(None, REFUND_UNREACHABLE) from e
-    entry = LedgerEntry(producer_id=order.producer_id, order_id=order.id, kind=EntryKind.refund,
-                        channel=Channel.card, platform="ocopkit", status=EntryStatus.completed,
-                        amount_vnd=amount_vnd, occurred_at=utcnow(), reference=refund.id)
-    session.add(entry)
-    if amount_vnd == balance:
-        sale.status = EntryStatus.refunded
-    session.flush()
-    record_change(session, actor, producer, "order_refunded",
-                  f"{order.reference}: {amount_vnd}")
-    return entry

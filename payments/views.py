@@ -22,7 +22,7 @@ from ocopkit.i18n import error_text
 from ocopkit.users import Role
 from onboarding.producers import get_producer
 from onboarding.views import import_page
-from payments import accounts, imports, ledger, transactions, vietqr
+from payments import accounts, imports, ledger, refunds, transactions, vietqr
 from payments.forms import AccountForm, ActionForm, PayoutForm, VerifyForm
 from payments.gateway import GatewayClient, GatewayError
 from payments.models import AccountKind
@@ -214,6 +214,14 @@ def payout_record(producer_id: int):
     if form is None:
         abort(404)
     if form.validate_on_submit():
+        try:
+            with transaction(db):  # refunds made at the gateway are known before paying out
+                refunds.sync_producer_refunds(db, gateway_client(), producer)
+        except GatewayError:
+            form.amount_vnd.errors = [*form.amount_vnd.errors, _(
+                "The payment gateway did not answer, so refunds of this producer's card "
+                "sales cannot be checked. Nothing was recorded; try again later.")]
+            return _ledger_page(db, producer, form, 422)
         try:
             with transaction(db):
                 ledger.record_payout(db, current_user, producer, account_id=form.account_id.data,

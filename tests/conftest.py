@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ocopkit import create_app
@@ -95,7 +95,8 @@ def runner(app):
 
 @pytest.fixture
 def login(client, engine):
-    """Log the test client in through the real login form (and the second factor's)."""
+    """Log the test client in through the real login form (and the second factor's),
+    and check that the session now belongs to that user."""
     from tests.factories import log_in
 
     def do_login(username: str, password: str | None = None):

@@ -89,14 +89,26 @@ def log_in(client, session, username: str, password: str | None = None, *, csrf=
     response = client.post("/login", data=data, **kwargs)
     assert response.status_code == 302, response.get_data(as_text=True)
     code_page = response.headers["Location"]
-    if urlsplit(code_page).path != "/login/code":
-        return response
-    data = {"code": totp_code(session, username)}
-    if csrf:
-        data["csrf_token"] = _csrf_token(client, code_page)
-    response = client.post(code_page, data=data)
-    assert response.status_code == 302, response.get_data(as_text=True)
+    if urlsplit(code_page).path == "/login/code":
+        data = {"code": totp_code(session, username)}
+        if csrf:
+            data["csrf_token"] = _csrf_token(client, code_page)
+        response = client.post(code_page, data=data)
+        assert response.status_code == 302, response.get_data(as_text=True)
+    _assert_logged_in_as(client, session, username)
     return response
+
+
+def _assert_logged_in_as(client, session, username: str) -> None:
+    """A 302 alone proves nothing (a client still logged in as someone else is redirected
+    too): the session must now belong to the user asked for."""
+    from ocopkit.users import User
+
+    with client.session_transaction() as cookie:
+        token = cookie.get("_user_id")
+    user = session.scalar(select(User).where(User.username == username))
+    assert user is not None and token == user.get_id(), (
+        f"the client is not logged in as {username!r} (session user {token!r})")
 
 
 def make_producer(session, *, commune=None, actor=SYSTEM, **overrides):

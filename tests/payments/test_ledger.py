@@ -55,15 +55,30 @@ def _entry(session, producer, kind, channel, amount, status=EntryStatus.complete
     return entry
 
 
-def _seed_sales(session, producer):
+def _paid_at(gateway, amount, refunded=0) -> tuple[str | None, str | None]:
+    """A card payment (and a refund of part of it) really made at the gateway, so a payout
+    that re-reads the gateway's refunds finds exactly the seeded ones."""
+    if gateway is None:
+        return None, None
+    intent = gateway.create_payment_intent(amount_vnd=amount, payment_method="pm_card_visa",
+                                           confirm=True, idempotency_key=f"k{next(_refs)}")
+    refund = refunded and gateway.create_refund(payment_intent=intent.id, amount_vnd=refunded,
+                                                idempotency_key=f"k{next(_refs)}")
+    return intent.id, refund.id if refund else None
+
+
+def _seed_sales(session, producer, gateway=None):
     """Worked by hand: card 500 + 200 (fully refunded) + 100 (30 refunded) = 800 sold,
     230 refunded, so 570 collected; VietQR 150 + cash 80 = 230 paid directly; 300 outside;
-    100 paid out, so 470 owed. Cancelled rows (999 card, 70 cash) count for nothing."""
-    _entry(session, producer, "sale", "card", 500_000, minutes=1)
+    100 paid out, so 470 owed. Cancelled rows (999 card, 70 cash) count for nothing.
+    With a gateway, the card sales with money left are real payments there."""
+    _entry(session, producer, "sale", "card", 500_000, minutes=1,
+           reference=_paid_at(gateway, 500_000)[0])
     _entry(session, producer, "sale", "card", 200_000, EntryStatus.refunded, minutes=2)
     _entry(session, producer, "refund", "card", 200_000, minutes=3)
-    _entry(session, producer, "sale", "card", 100_000, minutes=4)
-    _entry(session, producer, "refund", "card", 30_000, minutes=5)
+    intent, refund = _paid_at(gateway, 100_000, refunded=30_000)
+    _entry(session, producer, "sale", "card", 100_000, minutes=4, reference=intent)
+    _entry(session, producer, "refund", "card", 30_000, minutes=5, reference=refund)
     _entry(session, producer, "sale", "card", 999_000, EntryStatus.cancelled, minutes=6)
     _entry(session, producer, "sale", "vietqr", 150_000, minutes=7)
     _entry(session, producer, "sale", "cash", 80_000, minutes=8)
@@ -72,7 +87,7 @@ def _seed_sales(session, producer):
     _entry(session, producer, "payout", "transfer", 100_000, minutes=11, reference="FT-OLD-1")
 
 
-def _world(session) -> World:
+def _world(session, gateway=None) -> World:
     commune = make_commune(session)
     officer = make_user(session, Role.officer, communes=[commune])
     producer = make_producer(session, commune=commune, name="Hộ Giàng A Dế")
@@ -80,7 +95,7 @@ def _world(session) -> World:
     world = World(officer, producer, _account(session, producer),
                   _account(session, producer, AccountStatus.pending, "1234567890"),
                   other, _account(session, other, number="99998888777"))
-    _seed_sales(session, producer)
+    _seed_sales(session, producer, gateway)
     _entry(session, other, "sale", "card", 1_000_000)  # never counted for `producer`
     session.commit()
     return world
@@ -275,7 +290,8 @@ def test_strangers_get_404(client, session, login):
         assert client.post(f"/payments/producers/{w.producer.id}/payouts", data={
             "account_id": w.account.id, "amount_vnd": "1000", "reference": "FT-5"},
         ).status_code == 404
-        client.get("/logout")
+        assert client.post("/logout").status_code == 302
+        assert client.get(url).status_code == 302  # logged out: the next login really runs
     assert _payouts(session) == 1
 
 
@@ -290,8 +306,16 @@ def test_producer_cannot_record_a_payout(client, session, login):
     assert _payouts(session) == 1
 
 
-def test_officer_records_a_payout_through_the_form(client, session, login):
-    w = _world(session)
+@pytest.fixture
+def app_at_gateway(app, gateway, localstripe):
+    """Payouts re-read the refunds of the producer's card sales at this gateway first."""
+    app.config["GATEWAY_URL"] = localstripe.url
+    return app
+
+
+def test_officer_records_a_payout_through_the_form(client, session, login, app_at_gateway,
+                                                  gateway):
+    w = _world(session, gateway)
     login(w.officer.username)
     url = f"/payments/producers/{w.producer.id}/ledger"
     form = client.get(url).get_data(as_text=True)
@@ -316,8 +340,9 @@ def test_officer_records_a_payout_through_the_form(client, session, login):
     ({"amount_vnd": "1.000", "reference": "FT-7", "account": "pending"}, None),
     ({"amount_vnd": "1.000", "reference": "FT-7", "account": "other"}, None),
 ])
-def test_payout_form_errors_give_422_and_write_nothing(client, session, login, data, error):
-    w = _world(session)
+def test_payout_form_errors_give_422_and_write_nothing(client, session, login, data, error,
+                                                      app_at_gateway, gateway):
+    w = _world(session, gateway)
     login(w.officer.username)
     account = {"pending": w.pending, "other": w.other_account}.get(data.pop("account", None),
                                                                    w.account)
@@ -332,10 +357,10 @@ def test_payout_form_errors_give_422_and_write_nothing(client, session, login, d
     assert _payouts(session) == 1
 
 
-def test_payout_needs_the_csrf_token(session, database_url):
-    w = _world(session)
+def test_payout_needs_the_csrf_token(session, database_url, gateway, localstripe):
+    w = _world(session, gateway)
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t",
-                      "WTF_CSRF_ENABLED": True})
+                      "WTF_CSRF_ENABLED": True, "GATEWAY_URL": localstripe.url})
     client = app.test_client()
     import re
     log_in(client, session, w.officer.username, csrf=True)

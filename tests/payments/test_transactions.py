@@ -187,35 +187,3 @@ def test_cli_reconcile(runner, app, session, gateway, localstripe):
     assert result.exit_code == 0 and result.output.startswith("1 payment")
     session.expire_all()
     assert _sales(session, order.id) == 1
-
-
-def test_refunds_never_exceed_what_was_paid(session, gateway):
-    from ocopkit.access import SYSTEM
-    from payments.models import EntryStatus
-
-    order = make_order(session, total=200000)
-    transactions.start_card_payment(session, gateway, order, payment_method="pm_card_visa")
-    with pytest.raises(Invalid) as error:
-        transactions.refund_order(session, gateway, SYSTEM, order, amount_vnd=200001)
-    assert error.value.field == "amount_vnd"
-    transactions.refund_order(session, gateway, SYSTEM, order, amount_vnd=50000)
-    assert transactions.order_paid_vnd(session, order.id) == 150000
-    with pytest.raises(Invalid):
-        transactions.refund_order(session, gateway, SYSTEM, order, amount_vnd=150001)
-    transactions.refund_order(session, gateway, SYSTEM, order, amount_vnd=150000)
-    assert transactions.order_paid_vnd(session, order.id) == 0
-    sale = session.scalar(select(LedgerEntry).where(LedgerEntry.kind == "sale"))
-    assert sale.status == EntryStatus.refunded
-
-
-def test_other_communes_officer_cannot_refund(session, gateway):
-    from ocopkit.errors import NotFound
-    from ocopkit.users import Role
-    from tests.factories import make_user
-
-    order = make_order(session)
-    transactions.start_card_payment(session, gateway, order, payment_method="pm_card_visa")
-    with pytest.raises(NotFound):
-        transactions.refund_order(session, gateway, make_user(session, Role.officer), order,
-                                  amount_vnd=1000)
-    assert transactions.order_paid_vnd(session, order.id) == 150000
