@@ -23,6 +23,7 @@ from ocopkit.users import Role
 from onboarding.imports import ImportFailed
 from payments import settlement, statements, transactions, transfers, vietqr
 from payments.accounts import mask
+from payments.banks import BANKS
 from payments.forms import ActionForm
 from payments.models import AttemptStatus, ConfirmedHow
 from payments.order_forms import TEST_CARDS, CardForm, RefundForm, StatementForm
@@ -83,8 +84,9 @@ def pay(reference: str):
     if order.payment_method == PaymentMethod.vietqr:
         transfer = transfers.transfer_of(db, order.id)
         return render_template("payments/pay_transfer.html", order=order, transfer=transfer,
-                               state=state.value, account_mask=mask(transfer.account
-                                                                    .account_number),
+                               state=state.value, payable=transfers.is_payable(transfer),
+                               bank_name=BANKS.get(transfer.bank_bin, transfer.bank_bin),
+                               account_mask=mask(transfer.account_number),
                                form=ActionForm()), 200, PRIVATE
     headers = dict(PRIVATE, **{"Content-Security-Policy": _card_page_policy()})
     return render_template("payments/pay_card.html", order=order, form=CardForm(),
@@ -147,7 +149,7 @@ def order_vietqr(reference: str):
     db = get_session()
     order = order_by_reference(db, reference)
     transfer = transfers.transfer_of(db, order.id)
-    if transfer is None:
+    if transfer is None or not transfers.is_payable(transfer):
         abort(404)
     png = vietqr.qr_png(transfers.order_payload(transfer))
     return send_file(io.BytesIO(png), mimetype="image/png", max_age=0), 200, PRIVATE
