@@ -42,9 +42,10 @@ class LinkedAccount(Base):
     holder_name: Mapped[str] = mapped_column(String(120))
     status: Mapped[AccountStatus] = mapped_column(str_enum(AccountStatus),
                                                   default=AccountStatus.pending)
-    # Who typed a number that replaces a verified destination; until someone else verifies
-    # it (or a test transfer's reference is recorded) it is not trusted. None otherwise.
-    number_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The user who typed a number that replaces a verified destination; until someone else
+    # verifies it (or a test transfer's reference is recorded) it is not trusted. A plain id,
+    # no foreign key: SQLite adds and drops it without rebuilding this referenced table.
+    number_changed_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

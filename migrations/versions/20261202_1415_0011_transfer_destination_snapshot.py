@@ -31,10 +31,10 @@ def upgrade() -> None:
         for name, length in SNAPSHOT:
             batch_op.alter_column(name, existing_type=sa.String(length=length), nullable=False)
 
-    with op.batch_alter_table('linked_account', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('number_changed_by_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_linked_account_number_changed_by_id_user'),
-                                    'user', ['number_changed_by_id'], ['id'])
+    # Plain ADD COLUMN (a user id, no foreign key): SQLite need not rebuild linked_account,
+    # which transfers and ledger entries point at.
+    op.add_column('linked_account', sa.Column('number_changed_by_id', sa.Integer(),
+                                              nullable=True))
     with op.batch_alter_table('account_verification', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reference', sa.String(length=80), nullable=True))
 
@@ -42,10 +42,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('account_verification', schema=None) as batch_op:
         batch_op.drop_column('reference')
-    with op.batch_alter_table('linked_account', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_linked_account_number_changed_by_id_user'),
-                                 type_='foreignkey')
-        batch_op.drop_column('number_changed_by_id')
+    op.drop_column('linked_account', 'number_changed_by_id')
     with op.batch_alter_table('bank_transfer', schema=None) as batch_op:
         for name, _ in reversed(SNAPSHOT):
             batch_op.drop_column(name)
