@@ -68,10 +68,18 @@ def payment_states(orders) -> dict[int, str]:
 def order_payment(order) -> dict:
     """What the producer's order page shows about the money."""
     db = get_session()
+    transfer = transfers.transfer_of(db, order.id)
     return {"state": settlement.payment_state(db, order).value,
             "paid_vnd": transactions.order_paid_vnd(db, order.id),
             "card_paid": transactions.is_paid(db, order.id),
-            "transfer": transfers.transfer_of(db, order.id)}
+            "transfer": transfer,
+            "destination": transfer and _destination(transfer)}
+
+
+def _destination(transfer) -> str:
+    """The account the buyer was shown, masked: the one to look in, whatever was edited."""
+    return (f"{BANKS.get(transfer.bank_bin, transfer.bank_bin)} {mask(transfer.account_number)}"
+            f" · {transfer.holder_name}")
 
 
 @bp.get("/orders/<reference>/pay")
@@ -85,8 +93,7 @@ def pay(reference: str):
         transfer = transfers.transfer_of(db, order.id)
         return render_template("payments/pay_transfer.html", order=order, transfer=transfer,
                                state=state.value, payable=transfers.is_payable(transfer),
-                               bank_name=BANKS.get(transfer.bank_bin, transfer.bank_bin),
-                               account_mask=mask(transfer.account_number),
+                               destination=_destination(transfer),
                                form=ActionForm()), 200, PRIVATE
     headers = dict(PRIVATE, **{"Content-Security-Policy": _card_page_policy()})
     return render_template("payments/pay_card.html", order=order, form=CardForm(),

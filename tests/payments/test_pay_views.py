@@ -244,7 +244,7 @@ def _decoded_png(client, order) -> str:
 
 
 def test_an_open_order_keeps_its_code_after_the_account_number_is_edited(
-        paying, client, session, shop):
+        paying, client, session, shop, login):
     account = _verified_bank(session, shop.booth.producer_id)
     _checkout(client, shop, "vietqr")
     order = _order(session)
@@ -260,6 +260,9 @@ def test_an_open_order_keeps_its_code_after_the_account_number_is_edited(
     page = client.get(f"/orders/{order.reference}/pay").get_data(as_text=True)
     assert "•••• 2418" in page and "LO VAN PANH" in page and "VietinBank" in page
     assert "6666" not in page and "NGUOI KHAC" not in page and "Agribank" not in page
+    login("pank")  # the producer is told which account to look in: the one the buyer saw
+    detail = client.get(f"/manage/orders/{order.id}").get_data(as_text=True)
+    assert "VietinBank •••• 2418 · LO VAN PANH" in detail and "6666" not in detail
 
 
 def test_an_order_into_a_disabled_account_asks_the_buyer_to_pay_another_way(
