@@ -1,7 +1,9 @@
 """Linking, changing, verifying and disabling producers' payment accounts.
 
 Nobody can quietly redirect a household's money: changing a verified account's details sends
-it back to pending and writes the change (masked) into the producer's history."""
+it back to pending and writes the change (masked) into the producer's history, and a number
+that replaces a verified destination is verified by someone other than the person who typed
+it, or by a test transfer whose reference is recorded."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -89,9 +91,18 @@ def has_verified_account(session: Session, producer_id: int) -> bool:
         LinkedAccount.status == AccountStatus.verified).limit(1)) is not None
 
 
+def _was_ever_verified(session: Session, producer_id: int) -> bool:
+    """Has any account of the producer been verified? Then a new number replaces a
+    destination buyers already paid into."""
+    return session.scalar(select(AccountVerification.id).join(
+        LinkedAccount, LinkedAccount.id == AccountVerification.account_id).where(
+        LinkedAccount.producer_id == producer_id).limit(1)) is not None
+
+
 def link_account(session: Session, actor, producer: Producer,
                  details: AccountDetails) -> LinkedAccount:
-    """Add a pending account; the household must have consented to linking one."""
+    """Add a pending account; the household must have consented to linking one. An account
+    added after another was verified is a replacement: a second person verifies it."""
     if not can_manage_producer(actor, producer):
         raise NotFound(N_("No such producer."))
     if not has_consent(session, producer.id, ConsentPurpose.link_payment_account):
@@ -101,6 +112,8 @@ def link_account(session: Session, actor, producer: Producer,
     account = LinkedAccount(producer_id=producer.id, kind=clean.kind, bank_bin=clean.bank_bin,
                             provider=clean.provider, account_number=clean.account_number,
                             holder_name=clean.holder_name, status=AccountStatus.pending)
+    if _was_ever_verified(session, producer.id):
+        account.number_changed_by_id = getattr(actor, "id", None)
     session.add(account)
     session.flush()
     record_change(session, actor, producer, "account_linked",
@@ -128,6 +141,9 @@ def change_account(session: Session, actor, account: LinkedAccount,
         return []
     for name in changed:
         setattr(account, name, getattr(clean, name))
+    if {"bank_bin", "account_number"} & set(changed) and _was_ever_verified(session,
+                                                                           producer.id):
+        account.number_changed_by_id = getattr(actor, "id", None)
     if account.status == AccountStatus.verified:
         _end_verification(account)
         account.status = AccountStatus.pending
@@ -137,9 +153,15 @@ def change_account(session: Session, actor, account: LinkedAccount,
     return changed
 
 
+TYPED_IT = N_("You typed this new account number, so another officer must verify it, or "
+             "record the reference of a test transfer seen in the account.")
+
+
 def verify_account(session: Session, actor, account: LinkedAccount,
-                   method: VerificationMethod | str) -> LinkedAccount:
-    """An officer of the producer's commune (or an admin) confirms the account is real."""
+                   method: VerificationMethod | str, *, reference: str = "") -> LinkedAccount:
+    """An officer of the producer's commune (or an admin) confirms the account is real. A
+    test transfer is only evidence with its reference; a number that replaced a verified
+    one needs a second person unless a test transfer proved it."""
     producer = _producer(session, account)
     if not can_manage_producer(actor, producer):
         raise NotFound(N_("No such account."))
@@ -147,12 +169,23 @@ def verify_account(session: Session, actor, account: LinkedAccount,
         raise Invalid(None, N_("Only an officer of the commune can verify an account."))
     if account.status != AccountStatus.pending:
         raise Invalid(None, N_("Only a pending account can be verified."))
+    method = VerificationMethod(method)
+    reference = " ".join((reference or "").split())[:80]
+    if method == VerificationMethod.test_transfer and not reference:
+        raise Invalid("reference", N_("Enter the reference of the test transfer seen in the "
+                                      "account."))
+    if (account.number_changed_by_id == actor.id
+            and method != VerificationMethod.test_transfer):
+        raise Invalid(None, TYPED_IT)
     account.status = AccountStatus.verified
+    account.number_changed_by_id = None
     account.verifications.append(AccountVerification(
-        method=VerificationMethod(method), verified_by_id=actor.id, verified_at=utcnow()))
+        method=method, verified_by_id=actor.id, verified_at=utcnow(),
+        reference=reference or None))
     session.flush()
+    evidence = f"{method.value}: {reference}" if reference else method.value
     record_change(session, actor, producer, "account_verified",
-                  f"{account.provider} {mask(account.account_number)}")
+                  f"{account.provider} {mask(account.account_number)} ({evidence})")
     return account
 
 

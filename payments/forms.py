@@ -34,6 +34,9 @@ class AccountForm(FlaskForm):
 
 class VerifyForm(FlaskForm):
     method = SelectField(_l("How was it checked?"), choices=METHOD_CHOICES)
+    reference = StringField(_l("Reference of the test transfer"),
+                            validators=[Optional(), Length(max=80)],
+                            render_kw={"autocomplete": "off", "maxlength": 80})
 
 
 class ActionForm(FlaskForm):

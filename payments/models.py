@@ -42,6 +42,10 @@ class LinkedAccount(Base):
     holder_name: Mapped[str] = mapped_column(String(120))
     status: Mapped[AccountStatus] = mapped_column(str_enum(AccountStatus),
                                                   default=AccountStatus.pending)
+    # The user who typed a number that replaces a verified destination; until someone else
+    # verifies it (or a test transfer's reference is recorded) it is not trusted. A plain id,
+    # no foreign key: SQLite adds and drops it without rebuilding this referenced table.
+    number_changed_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -60,6 +64,7 @@ class AccountVerification(Base):
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reference: Mapped[str | None] = mapped_column(String(80))  # of the test transfer seen
 
     verified_by = relationship("User", lazy="joined")
 
@@ -163,7 +168,10 @@ class ConfirmedHow(str, enum.Enum):
 class BankTransfer(Base):
     """A VietQR bank transfer the buyer owes for an order, paid straight into the producer's
     verified account: expected -> claimed (the buyer says it is sent) -> confirmed (the
-    producer or an officer saw it, or a bank statement line matched reference and amount)."""
+    producer or an officer saw it, or a bank statement line matched reference and amount).
+
+    The destination shown to the buyer at checkout is stored with it: the code never follows
+    later edits of the account row."""
 
     __tablename__ = "bank_transfer"
 
@@ -179,6 +187,10 @@ class BankTransfer(Base):
     confirmed_how: Mapped[ConfirmedHow | None] = mapped_column(str_enum(ConfirmedHow))
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the destination as shown at checkout
+    bank_bin: Mapped[str] = mapped_column(String(6))
+    account_number: Mapped[str] = mapped_column(String(40))
+    holder_name: Mapped[str] = mapped_column(String(120))
 
     account = relationship("LinkedAccount", lazy="joined")
 

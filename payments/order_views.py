@@ -23,6 +23,7 @@ from ocopkit.users import Role
 from onboarding.imports import ImportFailed
 from payments import refunds, settlement, statements, transactions, transfers, vietqr
 from payments.accounts import mask
+from payments.banks import BANKS
 from payments.forms import ActionForm
 from payments.gateway import GatewayError
 from payments.models import AttemptStatus, ConfirmedHow, ReservationStatus
@@ -70,11 +71,19 @@ def order_payment(order) -> dict:
     db = get_session()
     paid = transactions.order_paid_vnd(db, order.id)
     reserved = refunds.reserved_vnd(db, order.id)
+    transfer = transfers.transfer_of(db, order.id)
     return {"state": settlement.payment_state(db, order).value,
             "paid_vnd": paid, "refund_on_its_way_vnd": reserved,
             "refundable_vnd": paid - reserved,
             "card_paid": transactions.is_paid(db, order.id),
-            "transfer": transfers.transfer_of(db, order.id)}
+            "transfer": transfer,
+            "destination": transfer and _destination(transfer)}
+
+
+def _destination(transfer) -> str:
+    """The account the buyer was shown, masked: the one to look in, whatever was edited."""
+    return (f"{BANKS.get(transfer.bank_bin, transfer.bank_bin)} {mask(transfer.account_number)}"
+            f" · {transfer.holder_name}")
 
 
 @bp.get("/orders/<reference>/pay")
@@ -87,8 +96,8 @@ def pay(reference: str):
     if order.payment_method == PaymentMethod.vietqr:
         transfer = transfers.transfer_of(db, order.id)
         return render_template("payments/pay_transfer.html", order=order, transfer=transfer,
-                               state=state.value, account_mask=mask(transfer.account
-                                                                    .account_number),
+                               state=state.value, payable=transfers.is_payable(transfer),
+                               destination=_destination(transfer),
                                form=ActionForm()), 200, PRIVATE
     headers = dict(PRIVATE, **{"Content-Security-Policy": _card_page_policy()})
     return render_template("payments/pay_card.html", order=order, form=CardForm(),
@@ -151,7 +160,7 @@ def order_vietqr(reference: str):
     db = get_session()
     order = order_by_reference(db, reference)
     transfer = transfers.transfer_of(db, order.id)
-    if transfer is None:
+    if transfer is None or not transfers.is_payable(transfer):
         abort(404)
     png = vietqr.qr_png(transfers.order_payload(transfer))
     return send_file(io.BytesIO(png), mimetype="image/png", max_age=0), 200, PRIVATE

@@ -2,7 +2,9 @@
 bank account, so ocopkit only records it: expected -> claimed -> confirmed.
 
 The order's reference is in the transfer's purpose (tag 62/08), which is how the producer, an
-officer or a bank statement line tells whose money arrived."""
+officer or a bank statement line tells whose money arrived. The destination (bank, number,
+holder) is copied into the transfer at checkout: the buyer pays what they were shown, even if
+the account row is edited afterwards."""
 from __future__ import annotations
 
 from sqlalchemy import select, update
@@ -15,7 +17,8 @@ from onboarding.models import Producer
 from onboarding.producers import record_change
 from payments.accounts import verified_bank_account
 from payments.models import (
-    BankTransfer, Channel, ConfirmedHow, EntryKind, EntryStatus, LedgerEntry, TransferStatus,
+    AccountStatus, BankTransfer, Channel, ConfirmedHow, EntryKind, EntryStatus, LedgerEntry,
+    TransferStatus,
 )
 from payments.vietqr import vietqr_payload
 from shop.models import Order, OrderStatus, PaymentMethod
@@ -41,6 +44,8 @@ def expect_transfers(session: Session, orders: list[Order]) -> list[BankTransfer
                                                "Choose card or cash on delivery."),
                           booth=order.booth.title)
         transfer = BankTransfer(order_id=order.id, account_id=account.id,
+                                bank_bin=account.bank_bin, account_number=account.account_number,
+                                holder_name=account.holder_name,
                                 amount_vnd=order.total_vnd, purpose=purpose_of(order))
         session.add(transfer)
         transfers.append(transfer)
@@ -52,10 +57,16 @@ def transfer_of(session: Session, order_id: int) -> BankTransfer | None:
     return session.scalar(select(BankTransfer).where(BankTransfer.order_id == order_id))
 
 
+def is_payable(transfer: BankTransfer) -> bool:
+    """May the buyer still pay by the order's code? Not once the account it pays into was
+    disabled (closed, or consent withdrawn): the buyer must pay another way."""
+    return transfer.account.status != AccountStatus.disabled
+
+
 def order_payload(transfer: BankTransfer) -> str:
-    """The dynamic VietQR payload: amount and the order's reference are filled in."""
-    return vietqr_payload(bin_code=transfer.account.bank_bin,
-                          account=transfer.account.account_number,
+    """The dynamic VietQR payload of the destination shown at checkout, with the amount
+    and the order's reference filled in."""
+    return vietqr_payload(bin_code=transfer.bank_bin, account=transfer.account_number,
                           amount_vnd=transfer.amount_vnd, purpose=transfer.purpose)
 
 

@@ -110,7 +110,8 @@ def _account_action(account_id: int, form, action, done: str):
 def account_verify(account_id: int):
     form = VerifyForm()
     return _account_action(account_id, form, lambda db, a: accounts.verify_account(
-        db, current_user, a, form.method.data), _("Account verified."))
+        db, current_user, a, form.method.data, reference=form.reference.data or ""),
+        _("Account verified."))
 
 
 @bp.post("/accounts/<int:account_id>/disable")

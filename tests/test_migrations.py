@@ -72,3 +72,60 @@ def test_reference_data_arrives_with_the_schema(scratch_url):
         rows = dict(conn.execute(text("SELECT code, name FROM ethnic_group")).all())
     assert len(rows) == 54
     assert rows["01"] == "Kinh" and rows["03"] == "Thái" and rows["54"] == "Rơ-măm"
+
+
+def _insert_minimal(conn, table: str, given: dict, parents: dict) -> int:
+    """A row with every required column filled (dummy values; foreign keys to `parents`)."""
+    import datetime
+
+    from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String
+
+    info = inspect(conn)
+    fks = {fk["constrained_columns"][0]: fk["referred_table"] for fk in info.get_foreign_keys(table)}
+    values = dict(given)
+    for column in info.get_columns(table):
+        name, kind = column["name"], column["type"]
+        if name in values or name == "id" or column["nullable"] or column.get("default"):
+            continue
+        if name in fks:
+            values[name] = parents[fks[name]]
+        elif isinstance(kind, Boolean):
+            values[name] = False
+        elif isinstance(kind, (Integer, Numeric)):
+            values[name] = 1
+        elif isinstance(kind, DateTime):
+            values[name] = datetime.datetime(2026, 11, 30, 3)
+        elif isinstance(kind, Date):
+            values[name] = datetime.date(2026, 11, 30)
+        elif isinstance(kind, String):
+            values[name] = "x"[:kind.length or 1]
+    names = ", ".join(f'"{n}"' for n in values)
+    marks = ", ".join(f":{n}" for n in values)
+    return conn.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({marks}) RETURNING id'),
+                        values).scalar_one()
+
+
+def test_0011_fills_open_transfers_with_the_destination_they_were_made_for(scratch_url):
+    """Existing transfers get the bank, number and holder of their account at upgrade time."""
+    from ocopkit.db import make_engine
+
+    upgrade(scratch_url, "0007")
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        parents = {"ethnic_group": conn.execute(text("SELECT min(id) FROM ethnic_group"))
+                   .scalar_one()}
+        for table in ("commune", "producer", "booth", "shop_order"):
+            parents[table] = _insert_minimal(conn, table, {}, parents)
+        parents["linked_account"] = _insert_minimal(conn, "linked_account", {
+            "kind": "bank", "bank_bin": "970415", "account_number": "0011001932418",
+            "holder_name": "LO VAN PANH", "status": "verified"}, parents)
+        _insert_minimal(conn, "bank_transfer", {"amount_vnd": 240000, "purpose": "OCOP X",
+                                                "status": "expected"}, parents)
+    upgrade(scratch_url, "0011")
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT bank_bin, account_number, holder_name "
+                                "FROM bank_transfer")).one()
+    assert tuple(row) == ("970415", "0011001932418", "LO VAN PANH")
+    downgrade(scratch_url, "0007")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT amount_vnd FROM bank_transfer")).scalar_one() == 240000

@@ -98,3 +98,28 @@ def test_verified_bank_account_gives_a_static_vietqr_that_decodes(client, sessio
     text = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.data)).convert("L"))[0].text
     fields = parse_tlv(text)
     assert fields["01"] == "11" and "970415" in fields["38"] and "0011001932418" in fields["38"]
+
+
+def test_the_officer_who_changed_a_number_is_told_another_must_verify_it(client, session, login):
+    from payments.accounts import AccountDetails, change_account, link_account, verify_account
+    from payments.models import AccountKind
+
+    officer, producer = _world(session)
+    account = link_account(session, officer, producer, AccountDetails(
+        AccountKind.bank, "0011001932418", "GIANG A DE", bank_bin="970415"))
+    verify_account(session, officer, account, "in_person")
+    change_account(session, officer, account, AccountDetails(
+        AccountKind.bank, "9999888877776666", "GIANG A DE", bank_bin="970415"))
+    session.commit()
+    login(officer.username)
+    page = client.post(f"/payments/accounts/{account.id}/verify?lang=en",
+                       data={"method": "in_person"}, follow_redirects=True)
+    assert "another officer must verify it" in page.get_data(as_text=True)
+    session.refresh(account)
+    assert account.status == AccountStatus.pending
+
+    client.post(f"/payments/accounts/{account.id}/verify",
+                data={"method": "test_transfer", "reference": "FT26113300042"})
+    session.refresh(account)
+    assert account.status == AccountStatus.verified
+    assert account.verifications[-1].reference == "FT26113300042"

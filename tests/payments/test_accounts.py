@@ -59,7 +59,7 @@ def test_a_producer_cannot_verify_its_own_account(session, world):
 def test_changing_a_verified_account_sends_it_back_to_pending_and_is_recorded(session, world):
     officer, producer = world
     account = accounts.link_account(session, officer, producer, BANK)
-    accounts.verify_account(session, officer, account, "test_transfer")
+    accounts.verify_account(session, officer, account, "test_transfer", reference="FT2611")
     changed = accounts.change_account(session, officer, account, AccountDetails(
         AccountKind.bank, "9999888877776666", "LÒ VĂN PÁNH", bank_bin="970405"))
     assert set(changed) == {"bank_bin", "provider", "account_number"}
@@ -126,3 +126,85 @@ def test_withdrawn_consent_disables_every_account(session, world):
 def test_mask_keeps_only_the_last_four():
     assert accounts.mask("0011001932418") == "•••• 2418"
     assert accounts.mask("12") == "••••"
+
+
+# --- a changed number needs a second person ------------------------------------------------
+
+NEW_NUMBER = AccountDetails(AccountKind.bank, "9999888877776666", "LÒ VĂN PÁNH", bank_bin="970405")
+
+
+@pytest.fixture
+def changed(session, world):
+    """A verified account whose number the officer then changed: pending again."""
+    officer, producer = world
+    account = accounts.link_account(session, officer, producer, BANK)
+    accounts.verify_account(session, officer, account, "in_person")
+    accounts.change_account(session, officer, account, NEW_NUMBER)
+    return officer, producer, account
+
+
+@pytest.mark.parametrize("method", ["in_person", "statement"])
+def test_the_officer_who_typed_a_new_number_cannot_verify_it(session, changed, method):
+    officer, producer, account = changed
+    with pytest.raises(Invalid) as error:
+        accounts.verify_account(session, officer, account, method)
+    assert "another officer" in error.value.message
+    assert account.status == AccountStatus.pending
+    assert [v.ended_at is not None for v in account.verifications] == [True]
+
+
+def test_another_officer_verifies_a_changed_number(session, changed):
+    officer, producer, account = changed
+    colleague = make_user(session, Role.officer, communes=[producer.commune])
+    accounts.verify_account(session, colleague, account, "in_person")
+    assert account.status == AccountStatus.verified
+    assert account.verifications[-1].verified_by_id == colleague.id
+    assert account.number_changed_by_id is None  # verified: nobody is waiting for a second look
+
+
+def test_a_new_account_replacing_a_verified_one_needs_a_second_person_too(session, world):
+    officer, producer = world
+    old = accounts.link_account(session, officer, producer, BANK)
+    accounts.verify_account(session, officer, old, "in_person")
+    accounts.disable_account(session, officer, old)
+    new = accounts.link_account(session, officer, producer, NEW_NUMBER)
+    with pytest.raises(Invalid):
+        accounts.verify_account(session, officer, new, "in_person")
+    assert new.status == AccountStatus.pending
+
+
+def test_a_test_transfer_lets_the_same_officer_verify_with_its_reference(session, changed):
+    officer, producer, account = changed
+    with pytest.raises(Invalid) as error:
+        accounts.verify_account(session, officer, account, "test_transfer", reference="  ")
+    assert error.value.field == "reference"
+    assert account.status == AccountStatus.pending
+    accounts.verify_account(session, officer, account, "test_transfer", reference=" FT2611 0042 ")
+    assert account.status == AccountStatus.verified
+    assert account.verifications[-1].reference == "FT2611 0042"
+
+
+def test_a_first_test_transfer_verification_needs_its_reference_too(session, world):
+    officer, producer = world
+    account = accounts.link_account(session, officer, producer, BANK)
+    with pytest.raises(Invalid) as error:
+        accounts.verify_account(session, officer, account, "test_transfer")
+    assert error.value.field == "reference"
+    assert account.status == AccountStatus.pending
+
+
+def test_history_shows_each_step_with_masked_numbers_only(session, changed):
+    officer, producer, account = changed
+    colleague = make_user(session, Role.officer, communes=[producer.commune])
+    accounts.verify_account(session, colleague, account, "test_transfer", reference="FT2611")
+    accounts.disable_account(session, colleague, account)
+    rows = session.execute(select(ChangeRecord.action, ChangeRecord.detail).where(
+        ChangeRecord.producer_id == producer.id, ChangeRecord.action.like("account_%"))
+        .order_by(ChangeRecord.id)).all()
+    assert [action for action, _ in rows] == ["account_linked", "account_verified",
+                                              "account_changed", "account_verified",
+                                              "account_disabled"]
+    for _, detail in rows:
+        assert "0011001932418" not in detail and "9999888877776666" not in detail
+        assert "•••• 2418" in detail or "•••• 6666" in detail
+    assert "FT2611" in rows[3][1]

@@ -18,7 +18,9 @@ from sqlalchemy import func, select
 from ocopkit.users import Role
 from onboarding.models import ConsentPurpose
 from onboarding.producers import record_consent
-from payments.accounts import AccountDetails, link_account, verify_account
+from payments.accounts import (
+    AccountDetails, change_account, disable_account, link_account, verify_account,
+)
 from payments.models import (
     AccountKind, AttemptStatus, BankTransfer, Channel, EntryKind, LedgerEntry, PaymentAttempt,
     TransferStatus,
@@ -232,6 +234,52 @@ def test_vietqr_order_claimed_by_the_buyer_and_confirmed_by_the_producer(
     assert (sale.channel, sale.amount_vnd) == (Channel.vietqr, 240000)
     buyer_view = client.get(f"/orders/{order.reference}").get_data(as_text=True)
     assert "Paid" in buyer_view
+
+
+def _decoded_png(client, order) -> str:
+    png = client.get(f"/orders/{order.reference}/vietqr.png")
+    assert png.status_code == 200
+    [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)).convert("L"))
+    return code.text
+
+
+def test_an_open_order_keeps_its_code_after_the_account_number_is_edited(
+        paying, client, session, shop, login):
+    account = _verified_bank(session, shop.booth.producer_id)
+    _checkout(client, shop, "vietqr")
+    order = _order(session)
+    before = _decoded_png(client, order)
+    change_account(session, account.verifications[0].verified_by, account, AccountDetails(
+        AccountKind.bank, "9999888877776666", "NGUOI KHAC", bank_bin="970405"))
+    session.commit()
+
+    after = _decoded_png(client, order)
+    assert after == before
+    beneficiary = parse_tlv(parse_tlv(parse_tlv(after)["38"])["01"])
+    assert beneficiary == {"00": "970415", "01": "0011001932418"}
+    page = client.get(f"/orders/{order.reference}/pay").get_data(as_text=True)
+    assert "•••• 2418" in page and "LO VAN PANH" in page and "VietinBank" in page
+    assert "6666" not in page and "NGUOI KHAC" not in page and "Agribank" not in page
+    login("pank")  # the producer is told which account to look in: the one the buyer saw
+    detail = client.get(f"/manage/orders/{order.id}").get_data(as_text=True)
+    assert "VietinBank •••• 2418 · LO VAN PANH" in detail and "6666" not in detail
+
+
+def test_an_order_into_a_disabled_account_asks_the_buyer_to_pay_another_way(
+        paying, client, session, shop):
+    account = _verified_bank(session, shop.booth.producer_id)
+    _checkout(client, shop, "vietqr")
+    order = _order(session)
+    disable_account(session, account.verifications[0].verified_by, account)
+    session.commit()
+
+    page = client.get(f"/orders/{order.reference}/pay?lang=vi").get_data(as_text=True)
+    assert "Đừng chuyển tiền" in page and "liên hệ" in page
+    assert "vietqr.png" not in page and "•••• 2418" not in page
+    assert "/pay/claim" not in page
+    english = client.get(f"/orders/{order.reference}/pay?lang=en").get_data(as_text=True)
+    assert "Do not send money" in english and "contact the producer" in english
+    assert client.get(f"/orders/{order.reference}/vietqr.png").status_code == 404
 
 
 def test_cash_is_a_sale_when_delivered_and_a_paid_order_cannot_be_cancelled(

@@ -10,7 +10,9 @@ from ocopkit.errors import Conflict, Invalid, NotFound
 from ocopkit.users import Role
 from onboarding.models import ChangeRecord, ConsentPurpose
 from onboarding.producers import record_consent
-from payments.accounts import AccountDetails, link_account, verify_account
+from payments.accounts import (
+    AccountDetails, change_account, disable_account, link_account, verify_account,
+)
 from payments.models import (
     AccountKind, AttemptStatus, BankTransfer, Channel, ConfirmedHow, EntryKind, EntryStatus,
     LedgerEntry, TransferStatus,
@@ -18,7 +20,7 @@ from payments.models import (
 from payments.settlement import PaymentState, after_status_change, payment_state
 from payments.transactions import new_attempt
 from payments.transfers import (
-    claim_transfer, confirm_transfer, expect_transfers, order_payload, transfer_of,
+    claim_transfer, confirm_transfer, expect_transfers, is_payable, order_payload, transfer_of,
 )
 from payments.vietqr import parse_tlv
 from shop.models import BoothStatus, Order, OrderStatus
@@ -106,6 +108,36 @@ def test_order_payload_carries_amount_reference_and_account(session, shop):
     assert parse_tlv(fields["62"])["08"] == f"OCOP {order.reference}"
     beneficiary = parse_tlv(parse_tlv(fields["38"])["01"])
     assert beneficiary == {"00": "970415", "01": "0011001932418"}
+
+
+def test_checkout_stores_the_destination_it_shows(session, shop):
+    _bank_account(session, shop)
+    transfer = transfer_of(session, _order(session, shop).id)
+    assert (transfer.bank_bin, transfer.account_number, transfer.holder_name) == (
+        "970415", "0011001932418", "LO VAN PANH")
+
+
+def test_an_edited_account_changes_no_open_orders_payload(session, shop):
+    account = _bank_account(session, shop)
+    order = _order(session, shop)
+    before = order_payload(transfer_of(session, order.id))
+    change_account(session, shop["officer"], account, AccountDetails(
+        AccountKind.bank, "9999888877776666", "NGUOI KHAC", bank_bin="970405"))
+    session.commit()
+    session.expire_all()
+    transfer = transfer_of(session, order.id)
+    assert order_payload(transfer) == before
+    assert "9999888877776666" not in order_payload(transfer)
+    assert (transfer.account_number, transfer.holder_name) == ("0011001932418", "LO VAN PANH")
+    assert is_payable(transfer)
+
+
+def test_an_order_into_a_disabled_account_is_no_longer_payable(session, shop):
+    account = _bank_account(session, shop)
+    order = _order(session, shop)
+    assert is_payable(transfer_of(session, order.id))
+    disable_account(session, shop["officer"], account)
+    assert not is_payable(transfer_of(session, order.id))
 
 
 # --- claim and confirm ------------------------------------------------------------------------

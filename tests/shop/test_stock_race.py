@@ -72,7 +72,7 @@ def gunicorn(database_url):
         cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 15
+    deadline = time.time() + 60  # a loaded 2-core machine starts 5 workers slowly
     while True:
         try:
             if requests.get(f"{base}/healthz", timeout=3).status_code == 200:
