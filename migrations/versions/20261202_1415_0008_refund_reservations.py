@@ -1,7 +1,7 @@
 """refund reservations
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0014
 Create Date: 2026-12-02 14:15:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import ocopkit.db
 
 
 revision = '0008'
-down_revision = '0007'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ rows from their account); an account remembers who typed a number replacing a ve
 a verification keeps the reference of the test transfer it relied on.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 14:15:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
