@@ -168,28 +168,48 @@ def apply_intent(session: Session, attempt: PaymentAttempt, intent: PaymentInten
     return True
 
 
-def handle_event(session: Session, client: GatewayClient, event: dict) -> bool:
-    """Apply one verified webhook event. The event id is inserted first, in the caller's
-    transaction: a duplicate raises IntegrityError there, and the caller rolls back and
-    answers 200. The PaymentIntent is re-read from the gateway, so order does not matter."""
-    session.add(WebhookEvent(event_id=str(event["id"]), type=str(event.get("type", ""))))
-    session.flush()
-    if not str(event.get("type", "")).startswith("payment_intent."):
-        return False
-    intent_id = str(event.get("data", {}).get("object", {}).get("id", ""))
-    if not intent_id:
-        return False
-    intent = client.retrieve_payment_intent(intent_id)
-    attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.intent_id == intent_id))
+def handle_event(session: Session, client: GatewayClient, event: dict) -> bool | None:
+    """Apply one verified event (shaped by signatures.parse_event). The gateway is read
+    first, while nothing is written; then the event id and its effect are written together,
+    so a duplicate delivery raises IntegrityError at the insert and the caller rolls back
+    and answers 200. True: a payment was recorded; False: applied, nothing to record;
+    None: not ours (the gateway says so), nothing written."""
+    if event["type"].startswith("payment_intent."):
+        return _apply_intent_event(session, client, event)
+    return None
+
+
+def _apply_intent_event(session: Session, client: GatewayClient, event: dict) -> bool | None:
+    try:
+        intent = client.retrieve_payment_intent(event["data"]["object"]["id"])
+    except GatewayError as e:
+        if e.status == 404:
+            return None  # the gateway holds no such PaymentIntent: not ours, never will be
+        raise
+    attempt = attempt_of_intent(session, intent)
     if attempt is None:
-        # The create call's answer was lost (a timeout): the attempt is found by the id in
-        # the intent's metadata, as re-read from the gateway, never as the event says.
-        attempt_id = intent.metadata.get("attempt", "")
-        attempt = session.get(PaymentAttempt, int(attempt_id)) if attempt_id.isdigit() else None
-        if attempt is None or attempt.intent_id is not None:
-            return False
-        attempt.intent_id = intent.id
+        return None
+    session.add(WebhookEvent(event_id=event["id"], type=event["type"]))
+    session.flush()
+    attempt.intent_id = intent.id
     return apply_intent(session, attempt, intent)
+
+
+def attempt_of_intent(session: Session, intent: PaymentIntent) -> PaymentAttempt | None:
+    """Our attempt behind a PaymentIntent re-read from the gateway: the one that stored its
+    id, or (the create answer was lost) the unlinked attempt its metadata names, if that
+    attempt's order is the one the metadata names too."""
+    attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.intent_id == intent.id))
+    if attempt is not None:
+        return attempt
+    attempt_id = str(intent.metadata.get("attempt", ""))
+    if not (attempt_id.isdigit() and len(attempt_id) < 16):
+        return None
+    attempt = session.get(PaymentAttempt, int(attempt_id))
+    if attempt is None or attempt.intent_id is not None:
+        return None
+    order = session.get(Order, attempt.order_id)
+    return attempt if intent.metadata.get("order") == order.reference else None
 
 
 def reconcile(session: Session, client: GatewayClient, *, since: timedelta) -> int:

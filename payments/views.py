@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 import time
 
 from flask import (
@@ -26,7 +25,7 @@ from payments import accounts, imports, ledger, transactions, vietqr
 from payments.forms import AccountForm, ActionForm, PayoutForm, VerifyForm
 from payments.gateway import GatewayClient, GatewayError
 from payments.models import AccountKind
-from payments.signatures import SignatureError, verify_signature
+from payments.signatures import SignatureError, parse_event, verify_signature
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -154,19 +153,21 @@ def webhook():
     try:
         verify_signature(payload, request.headers.get("Stripe-Signature"),
                          current_app.config["WEBHOOK_SECRET"], int(time.time()))
-        event = json.loads(payload)
-        event_id = event["id"]
-    except (SignatureError, ValueError, KeyError, TypeError):
-        return jsonify(error="bad signature or payload"), 400
+    except SignatureError:
+        return jsonify(error="bad signature"), 400
+    try:
+        event = parse_event(payload)
+    except ValueError:
+        return jsonify(error="malformed payload"), 400
     db = get_session()
     try:
         with transaction(db):
-            transactions.handle_event(db, gateway_client(), event)
+            outcome = transactions.handle_event(db, gateway_client(), event)
     except IntegrityError:
         return jsonify(received=True, duplicate=True)
     except GatewayError:
         return jsonify(error="gateway unavailable, retry later"), 503
-    return jsonify(received=True, event=event_id)
+    return jsonify(received=True, event=event["id"], ignored=outcome is None)
 
 
 @bp.app_template_filter("account_status")
