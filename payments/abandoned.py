@@ -16,6 +16,7 @@ from ocopkit.access import SYSTEM
 from ocopkit.db import utcnow
 from payments.gateway import GatewayClient, GatewayError
 from payments.models import AttemptStatus, EntryKind, LedgerEntry, PaymentAttempt
+from payments.problems import order_problems
 from payments.transactions import FINAL, apply_intent
 from shop.models import Order, OrderStatus, PaymentMethod
 from shop.orders import change_order_status
@@ -29,6 +30,7 @@ class Released:
     cancelled: list[str] = field(default_factory=list)  # order references
     paid_meanwhile: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # money taken that staff must settle
 
 
 def _settle_attempts(session: Session, client: GatewayClient, order: Order) -> bool | None:
@@ -55,7 +57,8 @@ def _settle_attempts(session: Session, client: GatewayClient, order: Order) -> b
 def release_abandoned(session: Session, client: GatewayClient, *, older_than: timedelta,
                       now: datetime | None = None) -> Released:
     """Cancel unpaid card orders placed more than `older_than` ago and return their stock.
-    An order the gateway cannot speak for is skipped and tried again on the next run."""
+    An order the gateway cannot speak for is skipped and tried again on the next run; one
+    with a PaymentProblem (money taken, not recorded) is left to staff."""
     cutoff = (now or utcnow()) - older_than
     paid = exists().where(LedgerEntry.order_id == Order.id, LedgerEntry.kind == EntryKind.sale)
     orders = session.scalars(select(Order).where(
@@ -65,7 +68,9 @@ def release_abandoned(session: Session, client: GatewayClient, *, older_than: ti
     result = Released()
     for order in list(orders):
         outcome = _settle_attempts(session, client, order)
-        if outcome is None:
+        if order_problems(session, order.id):
+            result.problems.append(order.reference)
+        elif outcome is None:
             result.unreachable.append(order.reference)
         elif outcome:
             result.paid_meanwhile.append(order.reference)

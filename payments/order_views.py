@@ -21,7 +21,7 @@ from ocopkit.money import format_vnd
 from ocopkit.site import CONTENT_SECURITY_POLICY
 from ocopkit.users import Role
 from onboarding.imports import ImportFailed
-from payments import settlement, statements, transactions, transfers, vietqr
+from payments import problems, settlement, statements, transactions, transfers, vietqr
 from payments.accounts import mask
 from payments.forms import ActionForm
 from payments.models import AttemptStatus, ConfirmedHow
@@ -70,7 +70,8 @@ def order_payment(order) -> dict:
     return {"state": settlement.payment_state(db, order).value,
             "paid_vnd": transactions.order_paid_vnd(db, order.id),
             "card_paid": transactions.is_paid(db, order.id),
-            "transfer": transfers.transfer_of(db, order.id)}
+            "transfer": transfers.transfer_of(db, order.id),
+            "problems": problems.order_problems(db, order.id)}
 
 
 @bp.get("/orders/<reference>/pay")

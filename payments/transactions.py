@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ocopkit.db import utcnow
 from ocopkit.errors import Conflict, Invalid, N_
+from payments import problems
 from payments.gateway import GatewayClient, GatewayError, PaymentIntent
 from payments.models import (
     AttemptStatus, Channel, EntryKind, EntryStatus, LedgerEntry, PaymentAttempt, WebhookEvent,
@@ -149,12 +150,16 @@ def start_card_payment(session: Session, client: GatewayClient, order: Order, *,
 
 
 def apply_intent(session: Session, attempt: PaymentAttempt, intent: PaymentIntent) -> bool:
-    """Move the attempt to what the gateway says; record the sale once. Returns True when
-    this call recorded the payment."""
+    """Move the attempt to what the gateway says; record the sale once, and only when the
+    gateway's amount and currency are the attempt's (otherwise a PaymentProblem, the order
+    unpaid). Returns True when this call recorded the payment."""
     attempt.status = next_status(attempt.status, status_of_intent(intent))
     attempt.error_code = intent.error_code or attempt.error_code
     session.flush()
-    if attempt.status != AttemptStatus.succeeded or intent.amount != attempt.amount_vnd:
+    if attempt.status != AttemptStatus.succeeded:
+        return False
+    if not problems.matches(attempt, intent):
+        problems.record_problem(session, attempt, intent)
         return False
     if session.scalar(select(LedgerEntry.id).where(LedgerEntry.platform == "ocopkit",
                                                    LedgerEntry.reference == intent.id)):

@@ -21,7 +21,7 @@ from ocopkit.i18n import error_text
 from ocopkit.users import Role
 from onboarding.producers import get_producer
 from onboarding.views import import_page
-from payments import accounts, imports, ledger, transactions, vietqr
+from payments import accounts, imports, ledger, problems, transactions, vietqr
 from payments.forms import AccountForm, ActionForm, PayoutForm, VerifyForm
 from payments.gateway import GatewayClient, GatewayError
 from payments.models import AccountKind
@@ -194,6 +194,7 @@ def _ledger_page(db, producer, form, status=200):
     return render_template(
         "payments/ledger.html", producer=producer, form=form,
         balance=ledger.balance(db, producer.id),
+        problems=problems.producer_problems(db, producer.id),
         page=ledger.entries(db, producer.id, page=request.args.get("page", 1, type=int),
                             per_page=current_app.config.get("LEDGER_PAGE_SIZE", 50))), status
 
