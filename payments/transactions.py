@@ -217,15 +217,57 @@ def attempt_of_intent(session: Session, intent: PaymentIntent) -> PaymentAttempt
     return attempt if intent.metadata.get("order") == order.reference else None
 
 
+LOOKUP_PAGES = 20  # 2,000 PaymentIntents at most per run; more and the lookup says "cannot tell"
+_RANK = {"succeeded": 0, "processing": 1, "requires_capture": 1, "requires_action": 2}
+
+
+def lost_answer(attempt: PaymentAttempt, now: datetime) -> bool:
+    """An attempt with no intent id whose create call can no longer be on its way."""
+    return attempt.intent_id is None and attempt.created_at < now - IN_FLIGHT
+
+
+def find_lost_intents(session: Session, client: GatewayClient,
+                      attempts: list[PaymentAttempt]) -> dict[int, PaymentIntent]:
+    """The PaymentIntent the gateway holds for each attempt whose create answer was lost,
+    found by the attempt and order its metadata names (idempotency keys cannot be looked
+    up, and replaying the create to learn its answer would charge twice on a gateway that
+    ignores them, as localstripe does). An attempt missing from the result has none at the
+    gateway. Raises GatewayError when the gateway cannot be read to the end."""
+    wanted = {a.id: a for a in attempts}
+    references = dict(session.execute(select(Order.id, Order.reference).where(
+        Order.id.in_({a.order_id for a in attempts}))).all())
+    found: dict[int, PaymentIntent] = {}
+    for intent in client.list_payment_intents(max_pages=LOOKUP_PAGES):
+        attempt_id = str(intent.metadata.get("attempt", ""))
+        attempt = wanted.get(int(attempt_id)) if attempt_id.isdigit() else None
+        if attempt is None or intent.metadata.get("order") != references[attempt.order_id]:
+            continue
+        best = found.get(attempt.id)
+        if best is None or _RANK.get(intent.status, 3) < _RANK.get(best.status, 3):
+            found[attempt.id] = intent  # several only on a gateway without idempotency
+    return found
+
+
 def reconcile(session: Session, client: GatewayClient, *, since: timedelta) -> int:
-    """Re-read every unfinished recent attempt from the gateway (lost webhooks); returns how
-    many payments this recorded."""
-    cutoff: datetime = utcnow() - since
-    attempts = session.scalars(select(PaymentAttempt).where(
-        PaymentAttempt.intent_id.is_not(None), PaymentAttempt.created_at >= cutoff,
-        PaymentAttempt.status.not_in(FINAL)))
-    return sum(apply_intent(session, a, client.retrieve_payment_intent(a.intent_id))
-               for a in list(attempts))
+    """Re-read every unfinished recent attempt from the gateway (lost webhooks), and find
+    the PaymentIntents of attempts whose create answer was lost; returns how many payments
+    this recorded. Raises GatewayError if the gateway cannot be read."""
+    now = utcnow()
+    attempts = list(session.scalars(select(PaymentAttempt).where(
+        PaymentAttempt.created_at >= now - since, PaymentAttempt.status.not_in(FINAL))))
+    lost = [a for a in attempts if lost_answer(a, now)]
+    found = find_lost_intents(session, client, lost) if lost else {}
+    recorded = 0
+    for attempt in attempts:
+        if attempt.intent_id is None:
+            intent = found.get(attempt.id)
+            if intent is None:
+                continue  # none at the gateway (yet): release_abandoned decides, later
+            attempt.intent_id = intent.id
+        else:
+            intent = client.retrieve_payment_intent(attempt.intent_id)
+        recorded += apply_intent(session, attempt, intent)
+    return recorded
 
 
 REFUND_UNREACHABLE = N_("The refund could not reach the payment gateway; nothing was "
