@@ -238,6 +238,10 @@ def payments_reconcile(hours):
     click.echo(_("%(n)s refund(s) recorded that the gateway had made.", n=refunds))
     click.echo(_("%(n)s unpaid card order(s) cancelled and their stock returned: %(refs)s",
                  n=len(released.cancelled), refs=", ".join(released.cancelled) or "-"))
+    if released.problems:
+        click.echo(_("%(n)s order(s) kept for staff: the gateway took another amount or "
+                     "currency than the order's: %(refs)s", n=len(released.problems),
+                     refs=", ".join(released.problems)))
     if released.unreachable:
         click.echo(_("%(n)s order(s) left for the next run: the gateway could not say whether "
                      "they were paid.", n=len(released.unreachable)))

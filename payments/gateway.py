@@ -178,6 +178,22 @@ class GatewayClient:
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntent:
         return PaymentIntent.from_json(self._request("GET", f"/v1/payment_intents/{intent_id}"))
 
+    def list_payment_intents(self, *, max_pages: int) -> list[PaymentIntent]:
+        """Every PaymentIntent the gateway holds, paged by `starting_after` (the one list
+        Stripe and localstripe share: localstripe refuses the `created` filter and has no
+        search). Raises GatewayError if there are more than `max_pages` pages of 100: a
+        partial list cannot say that something is absent."""
+        intents: list[PaymentIntent] = []
+        params: dict = {"limit": 100}
+        for _page in range(max_pages):
+            data = self._request("GET", "/v1/payment_intents", params)
+            page = [PaymentIntent.from_json(item) for item in data.get("data", [])]
+            intents += page
+            if not data.get("has_more") or not page:
+                return intents
+            params["starting_after"] = page[-1].id
+        raise GatewayError(f"more than {max_pages * 100} PaymentIntents to look through")
+
     def create_refund(self, *, payment_intent: str, amount_vnd: int, idempotency_key: str,
                       metadata: dict | None = None) -> Refund:
         data = self._request("POST", "/v1/refunds",

@@ -4,7 +4,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ocopkit.db import Base, UTCDateTime, str_enum, utcnow
@@ -139,6 +141,25 @@ class PaymentAttempt(Base):
     error_code: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PaymentProblem(Base):
+    """A PaymentIntent of one of our attempts that succeeded at the gateway with another
+    amount or currency than the attempt's: no sale is recorded, the order stays unpaid, and
+    staff see this row on the order and the producer's ledger until they settle it with
+    the buyer (a refund at the gateway). One row per PaymentIntent."""
+
+    __tablename__ = "payment_problem"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), index=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("payment_attempt.id"))
+    intent_id: Mapped[str] = mapped_column(String(64), unique=True)
+    expected_vnd: Mapped[int] = mapped_column(Integer)
+    gateway_amount: Mapped[int] = mapped_column(BigInteger)  # in the currency's smallest unit
+    gateway_currency: Mapped[str] = mapped_column(String(10))
+    gateway_status: Mapped[str] = mapped_column(String(40))
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WebhookEvent(Base):

@@ -21,7 +21,7 @@ from ocopkit.money import format_vnd
 from ocopkit.site import CONTENT_SECURITY_POLICY
 from ocopkit.users import Role
 from onboarding.imports import ImportFailed
-from payments import refunds, settlement, statements, transactions, transfers, vietqr
+from payments import problems, refunds, settlement, statements, transactions, transfers, vietqr
 from payments.accounts import mask
 from payments.banks import BANKS
 from payments.forms import ActionForm
@@ -77,7 +77,8 @@ def order_payment(order) -> dict:
             "refundable_vnd": paid - reserved,
             "card_paid": transactions.is_paid(db, order.id),
             "transfer": transfer,
-            "destination": transfer and _destination(transfer)}
+            "destination": transfer and _destination(transfer),
+            "problems": problems.order_problems(db, order.id)}
 
 
 def _destination(transfer) -> str:

@@ -224,22 +224,23 @@ def sync_refunds(session: Session, client: GatewayClient, order: Order, *,
     return sync_orders(session, client, [order], actor=actor)
 
 
-def handle_refund_event(session: Session, client: GatewayClient, event: dict) -> bool:
-    """A refund event (REFUND_EVENTS), already verified and logged by handle_event: its body
-    only says which PaymentIntent to look at; its refunds are re-read from the gateway.
-    Returns True when a ledger row was written."""
+def handle_refund_event(session: Session, client: GatewayClient, event: dict) -> bool | None:
+    """A verified refund event (REFUND_EVENTS): its body only says which PaymentIntent to
+    look at; its refunds are re-read from the gateway. Returns True when a ledger row was
+    written, False when there was nothing new, None when the payment is not ours (the
+    caller then records nothing, not even the event)."""
     obj = (event.get("data") or {}).get("object") or {}
     intent_id = str(obj.get("payment_intent") or "")
     if not intent_id and str(obj.get("id", "")).startswith("re_"):
         intent_id = client.retrieve_refund(str(obj["id"])).payment_intent
     if not intent_id:
-        return False
+        return None
     order = session.scalar(select(Order).join(LedgerEntry, LedgerEntry.order_id == Order.id)
                            .where(LedgerEntry.platform == "ocopkit",
                                   LedgerEntry.kind == EntryKind.sale,
                                   LedgerEntry.channel == Channel.card,
                                   LedgerEntry.reference == intent_id))
-    return order is not None and bool(sync_refunds(session, client, order))
+    return None if order is None else bool(sync_refunds(session, client, order))
 
 
 def orders_to_recheck(session: Session, *, since: timedelta,

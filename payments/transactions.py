@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ocopkit.db import utcnow
 from ocopkit.errors import Conflict, Invalid, N_
+from payments import problems
 from payments.gateway import GatewayClient, GatewayError, PaymentIntent
 from payments.models import (
     AttemptStatus, Channel, EntryKind, EntryStatus, LedgerEntry, PaymentAttempt, WebhookEvent,
@@ -149,12 +150,16 @@ def start_card_payment(session: Session, client: GatewayClient, order: Order, *,
 
 
 def apply_intent(session: Session, attempt: PaymentAttempt, intent: PaymentIntent) -> bool:
-    """Move the attempt to what the gateway says; record the sale once. Returns True when
-    this call recorded the payment."""
+    """Move the attempt to what the gateway says; record the sale once, and only when the
+    gateway's amount and currency are the attempt's (otherwise a PaymentProblem, the order
+    unpaid). Returns True when this call recorded the payment."""
     attempt.status = next_status(attempt.status, status_of_intent(intent))
     attempt.error_code = intent.error_code or attempt.error_code
     session.flush()
-    if attempt.status != AttemptStatus.succeeded or intent.amount != attempt.amount_vnd:
+    if attempt.status != AttemptStatus.succeeded:
+        return False
+    if not problems.matches(attempt, intent):
+        problems.record_problem(session, attempt, intent)
         return False
     if session.scalar(select(LedgerEntry.id).where(LedgerEntry.platform == "ocopkit",
                                                    LedgerEntry.reference == intent.id)):
@@ -168,39 +173,106 @@ def apply_intent(session: Session, attempt: PaymentAttempt, intent: PaymentInten
     return True
 
 
-def handle_event(session: Session, client: GatewayClient, event: dict) -> bool:
-    """Apply one verified webhook event. The event id is inserted first, in the caller's
-    transaction: a duplicate raises IntegrityError there, and the caller rolls back and
-    answers 200. The PaymentIntent is re-read from the gateway, so order does not matter."""
-    session.add(WebhookEvent(event_id=str(event["id"]), type=str(event.get("type", ""))))
-    session.flush()
+def handle_event(session: Session, client: GatewayClient, event: dict) -> bool | None:
+    """Apply one verified event (shaped by signatures.parse_event). The gateway is read
+    first, while nothing is written; then the event id and its effect are written together,
+    so a duplicate delivery raises IntegrityError at the insert and the caller rolls back
+    and answers 200. True: a payment was recorded; False: applied, nothing to record;
+    None: not ours (the gateway says so), nothing written."""
+    if event["type"].startswith("payment_intent."):
+        return _apply_intent_event(session, client, event)
     from payments import refunds  # it imports this module
-    if event.get("type") in refunds.REFUND_EVENTS:
-        return refunds.handle_refund_event(session, client, event)
-    if not str(event.get("type", "")).startswith("payment_intent."):
-        return False
-    intent_id = str(event.get("data", {}).get("object", {}).get("id", ""))
-    if not intent_id:
-        return False
-    intent = client.retrieve_payment_intent(intent_id)
-    attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.intent_id == intent_id))
+    if event["type"] in refunds.REFUND_EVENTS:
+        recorded = refunds.handle_refund_event(session, client, event)
+        if recorded is not None:
+            session.add(WebhookEvent(event_id=event["id"], type=event["type"]))
+            session.flush()
+        return recorded
+    return None
+
+
+def _apply_intent_event(session: Session, client: GatewayClient, event: dict) -> bool | None:
+    try:
+        intent = client.retrieve_payment_intent(event["data"]["object"]["id"])
+    except GatewayError as e:
+        if e.status == 404:
+            return None  # the gateway holds no such PaymentIntent: not ours, never will be
+        raise
+    attempt = attempt_of_intent(session, intent)
     if attempt is None:
-        # The create call's answer was lost (a timeout): the attempt is found by the id in
-        # the intent's metadata, as re-read from the gateway, never as the event says.
-        attempt_id = intent.metadata.get("attempt", "")
-        attempt = session.get(PaymentAttempt, int(attempt_id)) if attempt_id.isdigit() else None
-        if attempt is None or attempt.intent_id is not None:
-            return False
-        attempt.intent_id = intent.id
+        return None
+    session.add(WebhookEvent(event_id=event["id"], type=event["type"]))
+    session.flush()
+    attempt.intent_id = intent.id
     return apply_intent(session, attempt, intent)
 
 
+def attempt_of_intent(session: Session, intent: PaymentIntent) -> PaymentAttempt | None:
+    """Our attempt behind a PaymentIntent re-read from the gateway: the one that stored its
+    id, or (the create answer was lost) the unlinked attempt its metadata names, if that
+    attempt's order is the one the metadata names too."""
+    attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.intent_id == intent.id))
+    if attempt is not None:
+        return attempt
+    attempt_id = str(intent.metadata.get("attempt", ""))
+    if not (attempt_id.isdigit() and len(attempt_id) < 16):
+        return None
+    attempt = session.get(PaymentAttempt, int(attempt_id))
+    if attempt is None or attempt.intent_id is not None:
+        return None
+    order = session.get(Order, attempt.order_id)
+    return attempt if intent.metadata.get("order") == order.reference else None
+
+
+LOOKUP_PAGES = 20  # 2,000 PaymentIntents at most per run; more and the lookup says "cannot tell"
+_RANK = {"succeeded": 0, "processing": 1, "requires_capture": 1, "requires_action": 2}
+
+
+def lost_answer(attempt: PaymentAttempt, now: datetime) -> bool:
+    """An attempt with no intent id whose create call can no longer be on its way."""
+    return attempt.intent_id is None and attempt.created_at < now - IN_FLIGHT
+
+
+def find_lost_intents(session: Session, client: GatewayClient,
+                      attempts: list[PaymentAttempt]) -> dict[int, PaymentIntent]:
+    """The PaymentIntent the gateway holds for each attempt whose create answer was lost,
+    found by the attempt and order its metadata names (idempotency keys cannot be looked
+    up, and replaying the create to learn its answer would charge twice on a gateway that
+    ignores them, as localstripe does). An attempt missing from the result has none at the
+    gateway. Raises GatewayError when the gateway cannot be read to the end."""
+    wanted = {a.id: a for a in attempts}
+    references = dict(session.execute(select(Order.id, Order.reference).where(
+        Order.id.in_({a.order_id for a in attempts}))).all())
+    found: dict[int, PaymentIntent] = {}
+    for intent in client.list_payment_intents(max_pages=LOOKUP_PAGES):
+        attempt_id = str(intent.metadata.get("attempt", ""))
+        attempt = wanted.get(int(attempt_id)) if attempt_id.isdigit() else None
+        if attempt is None or intent.metadata.get("order") != references[attempt.order_id]:
+            continue
+        best = found.get(attempt.id)
+        if best is None or _RANK.get(intent.status, 3) < _RANK.get(best.status, 3):
+            found[attempt.id] = intent  # several only on a gateway without idempotency
+    return found
+
+
 def reconcile(session: Session, client: GatewayClient, *, since: timedelta) -> int:
-    """Re-read every unfinished recent attempt from the gateway (lost webhooks); returns how
-    many payments this recorded."""
-    cutoff: datetime = utcnow() - since
-    attempts = session.scalars(select(PaymentAttempt).where(
-        PaymentAttempt.intent_id.is_not(None), PaymentAttempt.created_at >= cutoff,
-        PaymentAttempt.status.not_in(FINAL)))
-    return sum(apply_intent(session, a, client.retrieve_payment_intent(a.intent_id))
-               for a in list(attempts))
+    """Re-read every unfinished recent attempt from the gateway (lost webhooks), and find
+    the PaymentIntents of attempts whose create answer was lost; returns how many payments
+    this recorded. Raises GatewayError if the gateway cannot be read."""
+    now = utcnow()
+    attempts = list(session.scalars(select(PaymentAttempt).where(
+        PaymentAttempt.created_at >= now - since, PaymentAttempt.status.not_in(FINAL))))
+    lost = [a for a in attempts if lost_answer(a, now)]
+    found = find_lost_intents(session, client, lost) if lost else {}
+    recorded = 0
+    for attempt in attempts:
+        if attempt.intent_id is None:
+            intent = found.get(attempt.id)
+            if intent is None:
+                continue  # none at the gateway (yet): release_abandoned decides, later
+            attempt.intent_id = intent.id
+        else:
+            intent = client.retrieve_payment_intent(attempt.intent_id)
+        recorded += apply_intent(session, attempt, intent)
+    return recorded
+

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 import time
 
 from flask import (
@@ -22,11 +21,11 @@ from ocopkit.i18n import error_text
 from ocopkit.users import Role
 from onboarding.producers import get_producer
 from onboarding.views import import_page
-from payments import accounts, imports, ledger, refunds, transactions, vietqr
+from payments import accounts, imports, ledger, problems, refunds, transactions, vietqr
 from payments.forms import AccountForm, ActionForm, PayoutForm, VerifyForm
 from payments.gateway import GatewayClient, GatewayError
 from payments.models import AccountKind
-from payments.signatures import SignatureError, verify_signature
+from payments.signatures import SignatureError, parse_event, verify_signature
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -155,19 +154,21 @@ def webhook():
     try:
         verify_signature(payload, request.headers.get("Stripe-Signature"),
                          current_app.config["WEBHOOK_SECRET"], int(time.time()))
-        event = json.loads(payload)
-        event_id = event["id"]
-    except (SignatureError, ValueError, KeyError, TypeError):
-        return jsonify(error="bad signature or payload"), 400
+    except SignatureError:
+        return jsonify(error="bad signature"), 400
+    try:
+        event = parse_event(payload)
+    except ValueError:
+        return jsonify(error="malformed payload"), 400
     db = get_session()
     try:
         with transaction(db):
-            transactions.handle_event(db, gateway_client(), event)
+            outcome = transactions.handle_event(db, gateway_client(), event)
     except IntegrityError:
         return jsonify(received=True, duplicate=True)
     except GatewayError:
         return jsonify(error="gateway unavailable, retry later"), 503
-    return jsonify(received=True, event=event_id)
+    return jsonify(received=True, event=event["id"], ignored=outcome is None)
 
 
 @bp.app_template_filter("account_status")
@@ -194,6 +195,7 @@ def _ledger_page(db, producer, form, status=200):
     return render_template(
         "payments/ledger.html", producer=producer, form=form,
         balance=ledger.balance(db, producer.id),
+        problems=problems.producer_problems(db, producer.id),
         page=ledger.entries(db, producer.id, page=request.args.get("page", 1, type=int),
                             per_page=current_app.config.get("LEDGER_PAGE_SIZE", 50))), status
 

@@ -11,12 +11,14 @@ from ocopkit.db import utcnow
 from ocopkit.errors import Conflict
 from payments import transactions
 from payments.abandoned import release_abandoned
+from payments.devgateway import free_port
 from payments.gateway import GatewayClient
 from payments.models import AttemptStatus, EntryKind, LedgerEntry, PaymentAttempt
 from shop.models import BoothStatus, Order, OrderStatus, Product
 from shop.orders import place_order
 from tests.concurrency import second_waits_for_first
 from tests.factories import make_booth, make_product
+from tests.payments.lossy import AnswerLosingProxy
 
 BUYER = {"buyer_name": "Chị Hoa", "buyer_phone": "0912345678", "delivery_address": "Hà Nội"}
 HOUR = timedelta(minutes=60)
@@ -140,3 +142,103 @@ def test_two_card_submissions_at_once_make_one_attempt(session, engine, tea):
         transactions.new_attempt(db, db.get(Order, order.id))
     assert isinstance(second_waits_for_first(engine, submit, submit, Conflict), Conflict)
     assert len(session.scalars(select(PaymentAttempt)).all()) == 1
+
+
+# --- a create call whose answer was lost (issue 10, item 4) -------------------------------
+
+@pytest.fixture
+def lossy(localstripe, gateway):
+    proxy = AnswerLosingProxy(localstripe.url)
+    yield proxy
+    proxy.close()
+
+
+def _paid_but_answer_lost(session, lossy, order) -> PaymentAttempt:
+    """The buyer pays: the gateway charges the card, its answer never reaches ocopkit (and
+    no webhook is delivered: none is registered)."""
+    attempt = transactions.new_attempt(session, order)
+    session.commit()
+    # retries=0: localstripe ignores idempotency keys, so a retry would charge twice there
+    client = GatewayClient(lossy.url, "sk_test_ocopkit", retries=0)
+    with pytest.raises(transactions.PaymentUnavailable):
+        transactions.charge_attempt(session, client, attempt, payment_method="pm_card_visa")
+    session.rollback()  # what the card page's transaction does
+    assert lossy.lost == 1 and attempt.intent_id is None
+    attempt.created_at = utcnow() - 2 * transactions.IN_FLIGHT
+    session.commit()
+    return attempt
+
+
+def _sales(session, order):
+    session.expire_all()
+    return [e.amount_vnd for e in session.scalars(select(LedgerEntry).where(
+        LedgerEntry.order_id == order.id, LedgerEntry.kind == EntryKind.sale))]
+
+
+def test_reconcile_records_a_payment_whose_create_answer_was_lost(
+        app, runner, session, gateway, localstripe, lossy, tea):
+    from ocopkit.cli import cli
+
+    order = _order(session, tea, minutes_ago=90)
+    attempt = _paid_but_answer_lost(session, lossy, order)
+    [intent] = gateway._request("GET", "/v1/payment_intents")["data"]
+    assert intent["status"] == "succeeded"    # the money was taken
+    app.config.update(GATEWAY_URL=localstripe.url, CARD_PAYMENT_TIMEOUT_MINUTES=60,
+                      CLI_LANGUAGE="en")
+    result = runner.invoke(cli, ["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "1 payment(s) recorded" in result.output
+    assert "0 unpaid card order(s) cancelled" in result.output
+    assert _sales(session, order) == [200000]
+    assert session.get(Order, order.id).status == OrderStatus.placed
+    assert _stock(session, tea) == 8
+    attempt = session.get(PaymentAttempt, attempt.id)
+    assert (attempt.intent_id, attempt.status) == (intent["id"], AttemptStatus.succeeded)
+
+
+def test_release_looks_a_lost_answer_up_before_cancelling(session, gateway, lossy, tea):
+    paid = _order(session, tea)
+    _paid_but_answer_lost(session, lossy, paid)
+    never_sent = _order(session, tea)      # the create never reached the gateway
+    quiet = transactions.new_attempt(session, never_sent)
+    quiet.created_at = utcnow() - 2 * transactions.IN_FLIGHT
+    session.commit()
+    released = release_abandoned(session, gateway, older_than=HOUR)
+    session.commit()
+    assert released.paid_meanwhile == [paid.reference]
+    assert released.cancelled == [never_sent.reference]
+    assert paid.status == OrderStatus.placed and _sales(session, paid) == [200000]
+    assert session.get(PaymentAttempt, quiet.id).status == AttemptStatus.canceled
+    assert _stock(session, tea) == 10 - 2
+
+
+def test_a_create_that_may_still_be_on_its_way_is_waited_for(session, gateway, tea):
+    order = _order(session, tea)
+    transactions.new_attempt(session, order)  # a moment ago: its answer may still come
+    session.commit()
+    released = release_abandoned(session, gateway, older_than=HOUR)
+    assert released.cancelled == [] and released.unreachable == [order.reference]
+    assert order.status == OrderStatus.placed
+
+
+def test_with_the_gateway_unreachable_a_lost_answer_waits_for_the_next_run(
+        app, runner, session, gateway, localstripe, lossy, tea):
+    from ocopkit.cli import cli
+
+    order = _order(session, tea, minutes_ago=90)
+    _paid_but_answer_lost(session, lossy, order)
+    dead = GatewayClient(f"http://127.0.0.1:{free_port()}", "sk_test_x", retries=0)
+    released = release_abandoned(session, dead, older_than=HOUR)
+    session.commit()
+    assert released.unreachable == [order.reference] and released.cancelled == []
+    app.config.update(GATEWAY_URL=dead.base_url, CARD_PAYMENT_TIMEOUT_MINUTES=60,
+                      CLI_LANGUAGE="en")
+    result = runner.invoke(cli, ["payments", "reconcile"])
+    assert result.exit_code != 0 and "did not answer" in result.output
+    session.expire_all()
+    assert session.get(Order, order.id).status == OrderStatus.placed
+    assert _stock(session, tea) == 8 and _sales(session, order) == []
+    app.config["GATEWAY_URL"] = localstripe.url          # the next run, the gateway is back
+    result = runner.invoke(cli, ["payments", "reconcile"])
+    assert result.exit_code == 0 and "1 payment(s) recorded" in result.output
+    assert _sales(session, order) == [200000]

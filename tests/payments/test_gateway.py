@@ -54,3 +54,14 @@ def test_a_dead_gateway_fails_fast_and_clearly():
 def test_non_integer_amounts_never_reach_the_gateway(gateway):
     with pytest.raises(ValueError):
         gateway.create_payment_intent(amount_vnd=1200.5, idempotency_key="k")
+
+
+def test_listing_payment_intents_pages_to_the_end_or_says_it_cannot(gateway):
+    made = {gateway.create_payment_intent(amount_vnd=1000 + n, idempotency_key=f"list-{n}",
+                                          metadata={"attempt": str(n)}).id
+            for n in range(101)}
+    listed = gateway.list_payment_intents(max_pages=2)
+    assert {i.id for i in listed} == made and len(listed) == 101
+    assert {i.metadata["attempt"] for i in listed} == {str(n) for n in range(101)}
+    with pytest.raises(GatewayError):
+        gateway.list_payment_intents(max_pages=1)  # a partial list never means "absent"

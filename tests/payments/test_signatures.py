@@ -23,6 +23,10 @@ def test_one_of_several_v1_signatures_may_match():
     (sign(BODY, SECRET, NOW).split(",")[0], BODY, NOW),            # no v1
     (sign(BODY, "forged", NOW), BODY, NOW),                         # wrong secret
     (sign(BODY, SECRET, NOW), BODY + b" ", NOW),                    # tampered body
+    (sign(BODY, SECRET, NOW).split("v1=")[0] + "v1=", BODY, NOW),   # empty v1
+    (sign(BODY, SECRET, NOW)[:-1], BODY, NOW),                      # truncated v1
+    (sign(BODY, SECRET, NOW)[:-32], BODY, NOW),
+    (sign(BODY, SECRET, NOW).split(",")[1], BODY, NOW),             # no timestamp
     (sign(BODY, SECRET, NOW), BODY, NOW + 301),                     # too old
     (sign(BODY, SECRET, NOW), BODY, NOW - 301),                     # from the future
 ])
