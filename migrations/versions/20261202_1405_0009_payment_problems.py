@@ -1,7 +1,7 @@
 """payment problems: gateway payments whose amount or currency differ from the attempt's
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-02 14:05:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import ocopkit.db
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
