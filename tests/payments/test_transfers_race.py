@@ -18,7 +18,8 @@ from payments.transfers import expect_transfers
 from shop.models import BoothStatus
 from shop.orders import place_order
 from tests.concurrency import run_together
-from tests.factories import PASSWORD, make_booth, make_commune, make_producer, make_product
+from tests.factories import PASSWORD, PIN, make_booth, make_commune, make_producer, make_product
+from tests.factories import totp_code
 from tests.factories import make_user
 from tests.shop.test_stock_race import gunicorn  # noqa: F401  (the fixture)
 
@@ -109,17 +110,23 @@ def post_confirm(base: str, cookies: dict, order_id: int) -> tuple[int, str]:
     return page.status_code, page.text
 
 
-def _login(base: str, user) -> dict:
+def _login(base: str, session, user) -> dict:
+    """Through the served forms: the password or PIN, then the second factor when owed."""
     http = requests.Session()
+    secret = PIN if user.role == Role.producer else PASSWORD
     response = http.post(f"{base}/login", allow_redirects=False, timeout=30,
-                         data={"username": user.username, "password": PASSWORD})
+                         data={"username": user.username, "password": secret})
     assert response.status_code == 302, response.text[:500]
+    if response.headers["Location"].endswith("/login/code"):
+        response = http.post(f"{base}/login/code", allow_redirects=False, timeout=30,
+                             data={"code": totp_code(session, user.username)})
+        assert response.status_code == 302, response.text[:500]
     return http.cookies.get_dict()
 
 
 def test_two_staff_confirming_through_the_site_at_once(session, claimed_order, gunicorn):  # noqa: F811
     order = claimed_order["order"]
-    cookies = [_login(gunicorn, user) for user in claimed_order["staff"]]
+    cookies = [_login(gunicorn, session, user) for user in claimed_order["staff"]]
     replies = run_together(post_confirm, [(gunicorn, c, order.id) for c in cookies])
     assert [status for status, _ in replies] == [200, 200], replies
     seen = sorted("confirmed-ok" if CONFIRMED in text else "already" if ALREADY in text
