@@ -196,6 +196,41 @@ def import_transactions_command(path, dry_run):
 
 
 @cli.group()
+def sales():
+    """Sales in the ledger."""
+
+
+@sales.command("move")
+@click.option("--platform", required=True, help="The platform of the sale (Shopee, ...).")
+@click.option("--reference", required=True, help="The sale's reference on that platform.")
+@click.option("--to", "to_code", required=True, help="The code of the right producer.")
+@click.option("--reason", default="", help="Why the sale belongs to that producer (kept in "
+                                           "both producers' history).")
+def sales_move(platform, reference, to_code, reason):
+    """Move a sale imported for the wrong producer to the right one (an admin's correction)."""
+    from onboarding.models import Producer
+    from payments.ledger import move_sale
+    from payments.models import LedgerEntry
+
+    session = get_session()
+    entry = session.scalar(select(LedgerEntry).where(LedgerEntry.platform == platform,
+                                                     LedgerEntry.reference == reference))
+    if entry is None:
+        _fail(_("No sale %(reference)s of %(platform)s.", reference=reference,
+                platform=platform))
+    producer = session.scalar(select(Producer).where(Producer.code == to_code))
+    if producer is None:
+        _fail(_("Unknown producer code %(code)s", code=to_code))
+    try:
+        with transaction(session):
+            move_sale(session, SYSTEM, entry, to_producer=producer, reason=reason)
+    except DomainError as e:
+        _fail(error_text(e))
+    click.echo(_("%(platform)s %(reference)s now belongs to %(code)s.", platform=platform,
+                 reference=reference, code=to_code))
+
+
+@cli.group()
 def payments():
     """Card payments."""
 

@@ -282,8 +282,9 @@ def import_register(session: Session, actor, data: bytes, *, dry_run: bool = Fal
                 item.ocop_certificate_no = current.ocop_certificate_no
                 item.name_own_language = current.name_own_language
                 if not can_manage_commune(actor, current.commune_id):
+                    # Codes are unique, so the refusal says the code is taken; not whose.
                     errors.append(RowError(row.number, row.line, "code", N_(
-                        "Producer %(code)s belongs to a commune that is not yours."),
+                        "The code %(code)s cannot be used here: choose another code."),
                         {"code": item.code}))
             planned.append(item)
         if progress:

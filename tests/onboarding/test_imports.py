@@ -435,3 +435,28 @@ def test_progress_is_reported_once_per_row(session, communes):
     import_register(session, SYSTEM, register_csv(*(row(f"P{i}") for i in range(7))),
                     progress=calls.append)
     assert calls == [1] * 7
+
+
+# --- scopes ---------------------------------------------------------------------------------
+
+def test_another_communes_code_is_refused_without_saying_whose(session, communes, officer_a):
+    make_producer(session, commune=communes[1], code="PB-7", name="HTX Tủa Chùa",
+                  village="Bản Huổi Só")
+    session.commit()
+    with pytest.raises(ImportFailed) as failed:
+        import_register(session, officer_a, register_csv(row("PB-7", name="Hộ Mới")))
+    [error] = failed.value.errors
+    assert error.column == "code"
+    for secret in ("B01", "Tủa", "HTX", "Huổi"):
+        assert secret not in str(error)
+    assert "commune" not in str(error).lower()
+    assert _producer(session, "PB-7").name == "HTX Tủa Chùa"
+
+
+def test_officer_cannot_push_their_producer_into_another_commune(session, communes, officer_a):
+    make_producer(session, commune=communes[0], code="PA-7")
+    session.commit()
+    with pytest.raises(ImportFailed) as failed:
+        import_register(session, officer_a, register_csv(row("PA-7", commune_code="B01")))
+    assert _where(failed) == [(1, 2, "commune_code")]
+    assert _producer(session, "PA-7").commune.code == "A01"

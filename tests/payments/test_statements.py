@@ -239,3 +239,15 @@ def test_cli_refuses_a_bad_file_in_red_and_writes_nothing(runner, session, shop,
     session.expire_all()
     assert _sales(session) == [] and _status(session, order) == TransferStatus.expected
     assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 0
+
+
+def test_another_communes_order_reads_like_an_unknown_one(session, shop):
+    order = _order(session, shop)
+    stranger = make_user(session, Role.officer, communes=[make_commune(session)])
+    result = import_statement(session, _csv(f"01/11/2026,240000,OCOP {order.reference}",
+                                            "01/11/2026,240000,OCOP ZZZZZZZZZZ"),
+                              actor=stranger)
+    assert [line.row for line in result.unmatched] == [1, 2]
+    assert [line.reference for line in result.unmatched] == [None, None]
+    assert result.confirmed == result.mismatches == result.cancelled == []
+    assert _status(session, order) == TransferStatus.expected and _sales(session) == []
