@@ -273,9 +273,8 @@ def payments_reconcile(hours):
               help="The account number of the statement: only transfers into it are matched.")
 def payments_import_statement(path, account):
     """Confirm VietQR transfers from a bank statement CSV (date,amount,description)."""
-    from ocopkit.money import format_vnd
     from onboarding.imports import ImportFailed
-    from payments.statements import import_statement
+    from payments.statements import import_statement, to_check
 
     data = path.read_bytes()
     session = get_session()
@@ -292,14 +291,8 @@ def payments_import_statement(path, account):
                  refs=", ".join(result.confirmed) or "-"))
     click.echo(_("%(n)s already confirmed before (nothing recorded again).",
                  n=len(result.already_confirmed)))
-    for mismatch in result.mismatches:
-        click.secho(_("row %(row)s: order %(ref)s expects %(expected)s but %(amount)s "
-                      "arrived; not confirmed, check it by hand.", row=mismatch.line.row,
-                      ref=mismatch.line.reference, expected=format_vnd(mismatch.expected_vnd),
-                      amount=format_vnd(mismatch.line.amount_vnd)), fg="yellow")
-    for line in result.cancelled:
-        click.secho(_("row %(row)s: money arrived for the cancelled order %(ref)s; give it "
-                      "back to the buyer.", row=line.row, ref=line.reference), fg="yellow")
+    for message, params in to_check(result):
+        click.secho(_(message, **params), fg="yellow")
     click.echo(_("%(n)s credit(s) name no open order: rows %(rows)s",
                  n=len(result.unmatched),
                  rows=", ".join(str(line.row) for line in result.unmatched) or "-"))
