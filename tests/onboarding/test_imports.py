@@ -460,3 +460,17 @@ def test_officer_cannot_push_their_producer_into_another_commune(session, commun
         import_register(session, officer_a, register_csv(row("PA-7", commune_code="B01")))
     assert _where(failed) == [(1, 2, "commune_code")]
     assert _producer(session, "PA-7").commune.code == "A01"
+
+
+def test_phone_of_another_communes_producer_is_refused_naming_no_one(session, communes,
+                                                                      officer_a):
+    make_producer(session, commune=communes[1], code="PB-8", name="HTX Tủa Chùa",
+                  phone="0912345678")
+    session.commit()
+    with pytest.raises(ImportFailed) as failed:
+        import_register(session, officer_a, register_csv(row("P1", phone="0912 345 678")))
+    [error] = failed.value.errors
+    assert error.column == "phone"
+    assert str(error).endswith("The phone 0912345678 is already registered to another producer.")
+    assert "PB-8" not in str(error) and "PB-8" not in error.params.values()
+    assert _count(session, Producer) == 1

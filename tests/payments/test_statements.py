@@ -367,8 +367,8 @@ def test_cli_and_page_say_more_or_less_than_the_order(runner, client, login, ses
                                  str(tmp_csv("s.csv", data))]).output
     [more] = [line for line in output.splitlines() if over.reference in line]
     [less] = [line for line in output.splitlines() if under.reference in line]
-    assert "more than" in more and "300.000 ₫" in more and "240.000 ₫" in more
-    assert "less than" in less and "100.000 ₫" in less and "120.000 ₫" in less
+    assert "nhiều hơn" in more and "300.000 ₫" in more and "240.000 ₫" in more  # Vietnamese
+    assert "ít hơn" in less and "100.000 ₫" in less and "120.000 ₫" in less
     client.set_cookie("lang", "en")
     login(shop["officer"].username)
     html = client.post("/payments/imports/statement", content_type="multipart/form-data",
