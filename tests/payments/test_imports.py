@@ -183,3 +183,21 @@ def test_an_admin_import_cannot_move_a_sale_either(session, two_communes):
     assert (error.row, error.column) == (1, "producer_code")
     assert "PX-1" in str(error)  # an admin may be told whose sale it is
     assert _entry(session, "SX-1") == before
+
+
+def test_upload_page_refuses_another_communes_sale_without_naming_it(client, session, login,
+                                                                     two_communes):
+    import io
+
+    px, _, officer_y = two_communes
+    before = _entry(session, "SX-1")
+    login(officer_y.username)
+    client.set_cookie("lang", "en")
+    page = client.post("/payments/imports/transactions", content_type="multipart/form-data",
+                       data={"file": (io.BytesIO((HEADER + "PY-1,Shopee,SX-1,5000,2026-11-03,"
+                                                            "refunded\n").encode()), "s.csv")})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "The reference SX-1 of Shopee cannot be used here" in html
+    assert "PX-1" not in html and "Hộ Lò Thị Xuân" not in html and "changed" not in html
+    assert _entry(session, "SX-1") == before
