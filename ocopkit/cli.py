@@ -200,6 +200,41 @@ def import_transactions_command(path, dry_run):
 
 
 @cli.group()
+def sales():
+    """Sales in the ledger."""
+
+
+@sales.command("move")
+@click.option("--platform", required=True, help="The platform of the sale (Shopee, ...).")
+@click.option("--reference", required=True, help="The sale's reference on that platform.")
+@click.option("--to", "to_code", required=True, help="The code of the right producer.")
+@click.option("--reason", default="", help="Why the sale belongs to that producer (kept in "
+                                           "both producers' history).")
+def sales_move(platform, reference, to_code, reason):
+    """Move a sale imported for the wrong producer to the right one (an admin's correction)."""
+    from onboarding.models import Producer
+    from payments.ledger import move_sale
+    from payments.models import LedgerEntry
+
+    session = get_session()
+    entry = session.scalar(select(LedgerEntry).where(LedgerEntry.platform == platform,
+                                                     LedgerEntry.reference == reference))
+    if entry is None:
+        _fail(_("No sale %(reference)s of %(platform)s.", reference=reference,
+                platform=platform))
+    producer = session.scalar(select(Producer).where(Producer.code == to_code))
+    if producer is None:
+        _fail(_("Unknown producer code %(code)s", code=to_code))
+    try:
+        with transaction(session):
+            move_sale(session, SYSTEM, entry, to_producer=producer, reason=reason)
+    except DomainError as e:
+        _fail(error_text(e))
+    click.echo(_("%(platform)s %(reference)s now belongs to %(code)s.", platform=platform,
+                 reference=reference, code=to_code))
+
+
+@cli.group()
 def payments():
     """Card payments."""
 
@@ -253,9 +288,8 @@ def payments_reconcile(hours):
               help="The account number of the statement: only transfers into it are matched.")
 def payments_import_statement(path, account):
     """Confirm VietQR transfers from a bank statement CSV (date,amount,description)."""
-    from ocopkit.money import format_vnd
     from onboarding.imports import ImportFailed
-    from payments.statements import import_statement
+    from payments.statements import import_statement, to_check
 
     data = path.read_bytes()
     session = get_session()
@@ -272,14 +306,8 @@ def payments_import_statement(path, account):
                  refs=", ".join(result.confirmed) or "-"))
     click.echo(_("%(n)s already confirmed before (nothing recorded again).",
                  n=len(result.already_confirmed)))
-    for mismatch in result.mismatches:
-        click.secho(_("row %(row)s: order %(ref)s expects %(expected)s but %(amount)s "
-                      "arrived; not confirmed, check it by hand.", row=mismatch.line.row,
-                      ref=mismatch.line.reference, expected=format_vnd(mismatch.expected_vnd),
-                      amount=format_vnd(mismatch.line.amount_vnd)), fg="yellow")
-    for line in result.cancelled:
-        click.secho(_("row %(row)s: money arrived for the cancelled order %(ref)s; give it "
-                      "back to the buyer.", row=line.row, ref=line.reference), fg="yellow")
+    for message, params in to_check(result):
+        click.secho(_(message, **params), fg="yellow")
     click.echo(_("%(n)s credit(s) name no open order: rows %(rows)s",
                  n=len(result.unmatched),
                  rows=", ".join(str(line.row) for line in result.unmatched) or "-"))

@@ -22,7 +22,8 @@ from ocopkit.users import Role
 from ocopkit.text import fold, nfc
 from onboarding.models import Commune, Producer, ProducerKind
 from onboarding.producers import (
-    ProducerData, _apply, check_producer_data, producer_diff, record_change,
+    PHONE_TAKEN, PHONE_TAKEN_ELSEWHERE, ProducerData, _apply, check_producer_data, producer_diff,
+    record_change,
 )
 from onboarding.reference import ethnic_group_lookup, find_ethnic_group
 
@@ -244,7 +245,7 @@ def import_register(session: Session, actor, data: bytes, *, dry_run: bool = Fal
     communes = {c.code: c for c in session.scalars(select(Commune))}
     lookups = (ethnic_group_lookup(session), communes, actor, utcnow().date())
     existing = {p.code: p for p in session.scalars(select(Producer)).unique()}
-    phone_owner = {p.phone: p.code for p in existing.values() if p.phone}
+    phone_owner = {p.phone: p for p in existing.values() if p.phone}
     # A producer listed in the file gives up its stored phone (phones may move between
     # producers); a clash inside the file is caught by seen_phones below.
     listed = {row.values["code"] for row in rows}
@@ -272,18 +273,21 @@ def import_register(session: Session, actor, data: bytes, *, dry_run: bool = Fal
                     errors.append(RowError(row.number, row.line, "phone", N_(
                         "The phone %(phone)s is also on row %(other)s."),
                         {"phone": item.phone, "other": seen_phones[item.phone]}))
-                elif owner is not None and owner != item.code and owner not in listed:
-                    errors.append(RowError(row.number, row.line, "phone", N_(
-                        "The phone %(phone)s is already registered to producer %(code)s."),
-                        {"phone": item.phone, "code": owner}))
+                elif owner is not None and owner.code != item.code and owner.code not in listed:
+                    errors.append(RowError(row.number, row.line, "phone", PHONE_TAKEN,
+                                           {"phone": item.phone, "code": owner.code})
+                                  if can_manage_commune(actor, owner.commune_id) else
+                                  RowError(row.number, row.line, "phone", PHONE_TAKEN_ELSEWHERE,
+                                           {"phone": item.phone}))
                 seen_phones.setdefault(item.phone, row.number)
             current = existing.get(item.code)
             if current is not None:
                 item.ocop_certificate_no = current.ocop_certificate_no
                 item.name_own_language = current.name_own_language
                 if not can_manage_commune(actor, current.commune_id):
+                    # Codes are unique, so the refusal says the code is taken; not whose.
                     errors.append(RowError(row.number, row.line, "code", N_(
-                        "Producer %(code)s belongs to a commune that is not yours."),
+                        "The code %(code)s cannot be used here: choose another code."),
                         {"code": item.code}))
             planned.append(item)
         if progress:

@@ -120,20 +120,26 @@ def _require_staff_for(actor, commune_id: int) -> None:
         raise NotFound(N_("No such commune among yours."))
 
 
-def _check_unique(session: Session, data: ProducerData, own_id: int | None) -> None:
+PHONE_TAKEN = N_("The phone %(phone)s is already registered to producer %(code)s.")
+# An officer may learn that a phone is taken, never by whom outside their communes.
+PHONE_TAKEN_ELSEWHERE = N_("The phone %(phone)s is already registered to another producer.")
+
+
+def _check_unique(session: Session, actor, data: ProducerData, own_id: int | None) -> None:
     clash = select(Producer.id).where(Producer.code == data.code)
     if own_id is not None:
         clash = clash.where(Producer.id != own_id)
     if session.scalar(clash):
         raise Conflict("code", N_("Another producer already has the code %(code)s."), code=data.code)
     if data.phone:
-        clash = select(Producer.code).where(Producer.phone == data.phone)
+        clash = select(Producer).where(Producer.phone == data.phone)
         if own_id is not None:
             clash = clash.where(Producer.id != own_id)
-        other = session.scalar(clash)
-        if other:
-            raise Conflict("phone", N_("The phone %(phone)s is already registered to producer "
-                                       "%(code)s."), phone=data.phone, code=other)
+        other = session.scalars(clash).first()
+        if other is not None and can_manage_producer(actor, other):
+            raise Conflict("phone", PHONE_TAKEN, phone=data.phone, code=other.code)
+        if other is not None:
+            raise Conflict("phone", PHONE_TAKEN_ELSEWHERE, phone=data.phone)
 
 
 def _validated(session: Session, actor, data: ProducerData, own_id: int | None) -> None:
@@ -141,7 +147,7 @@ def _validated(session: Session, actor, data: ProducerData, own_id: int | None) 
     errors = check_producer_data(data, utcnow().date())
     if errors:
         raise errors[0]
-    _check_unique(session, data, own_id)
+    _check_unique(session, actor, data, own_id)
 
 
 def _column_values(data: ProducerData) -> dict[str, object]:

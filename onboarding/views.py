@@ -281,6 +281,8 @@ def action_label(action: str) -> str:
               "account_verified": _("payment account verified"),
               "account_disabled": _("payment account disabled"),
               "sale_imported": _("sale on another platform imported"),
+              "sale_moved_out": _("sale moved to another producer"),
+              "sale_moved_in": _("sale moved here from another producer"),
               "booth_created": _("booth opened"), "booth_updated": _("booth changed"),
               "booth_cover_set": _("booth cover photo changed"),
               "booth_published": _("booth published"),

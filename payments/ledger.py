@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from ocopkit.access import can_manage_producer, is_staff
 from ocopkit.db import utcnow
-from ocopkit.errors import Invalid, N_, NotFound
+from ocopkit.errors import Invalid, N_, NotAllowed, NotFound
+from ocopkit.users import Role
 from ocopkit.money import format_vnd
 from onboarding.models import Producer
 from onboarding.producers import record_change
@@ -192,4 +193,37 @@ def record_payout(session: Session, actor, producer: Producer, *, account_id: in
     record_change(session, actor, producer, "payout_recorded",
                   f"{format_vnd(amount_vnd)} → {account.provider} "
                   f"{mask(account.account_number)} ({reference})")
+    return entry
+
+
+REASON_MAX = 200
+
+
+def move_sale(session: Session, actor, entry: LedgerEntry, *, to_producer: Producer,
+              reason: str) -> LedgerEntry:
+    """An admin's correction of a sale imported for the wrong producer, with its reason in
+    both producers' history. Imports never move a sale; sales made on ocopkit follow their
+    order and are never moved."""
+    if getattr(actor, "role", None) != Role.admin:
+        raise NotAllowed(N_("Only administrators can move a sale to another producer."))
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise Invalid("reason", N_("Say why the sale belongs to another producer."))
+    if len(reason) > REASON_MAX:
+        raise Invalid("reason", N_("The reason is longer than %(max)s characters."),
+                      max=REASON_MAX)
+    if entry.kind != EntryKind.sale or entry.channel != Channel.external:
+        raise Invalid("entry", N_("Only sales imported from other platforms can be moved."))
+    if entry.producer_id == to_producer.id:
+        raise Invalid("to_producer", N_("The sale already belongs to %(code)s."),
+                      code=to_producer.code)
+    from_producer = session.get(Producer, entry.producer_id)
+    entry.producer_id = to_producer.id
+    session.flush()
+    sale = f"{entry.platform} {entry.reference} {format_vnd(entry.amount_vnd)}"
+    record_change(session, actor, from_producer, "sale_moved_out",
+                  f"{sale} → {to_producer.code}: {reason}")
+    record_change(session, actor, to_producer, "sale_moved_in",
+                  f"{sale} ← {from_producer.code}: {reason}")
+    session.flush()
     return entry

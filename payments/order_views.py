@@ -251,5 +251,6 @@ def import_statement():
     elif form.is_submitted():
         status = 422
     return render_template("payments/statement_import.html", form=form, result=result,
+                           checks=statements.to_check(result) if result else [],
                            failure=failure, errors=errors,
                            columns=statements.COLUMNS), status

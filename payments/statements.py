@@ -8,30 +8,38 @@ the producer had pressed "confirm". Banks mangle descriptions ("MBVCB.123.OCOP A
 tu ...", "OCOPABCDE23456 chuyen tien"), so the reference is looked for with spaces,
 punctuation, case and marks removed. A transfer is confirmed once: importing the same
 statement again records nothing new.
+
+The sale is dated when the money arrived, by the line, not when the file was imported (that
+is the entry's recorded_at): a line's time is Vietnam's time, and a line with a date only is
+that local day from its start (00:00 Asia/Ho_Chi_Minh), or from the moment the order was
+placed if that was the same day. A line dated before the day its order was placed, or a
+credit of another amount than the order's (more or less), is listed for checking by hand
+and confirms nothing.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ocopkit.access import SYSTEM, producer_scope
 from ocopkit.errors import Conflict, Invalid, N_
-from ocopkit.money import parse_vnd
+from ocopkit.money import format_vnd, parse_vnd
 from ocopkit.text import fold
 from onboarding.imports import ImportFailed, Progress, RowError, read_rows
 from onboarding.models import Producer
+from onboarding.reporting import LOCAL, local_start_utc, local_today
 from payments.models import BankTransfer, ConfirmedHow, LinkedAccount, TransferStatus
 from payments.transfers import OPEN, PURPOSE_PREFIX, confirm_transfer
 from shop.models import Order
 from shop.orders import REFERENCE_ALPHABET, REFERENCE_LENGTH
 
 COLUMNS = ("date", "amount", "description")
-_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
-                 "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
+_DAY_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+_TIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
 _REF = f"[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}"
 _PREFIX = re.sub(r"[^A-Z0-9]", "", PURPOSE_PREFIX.upper())
 # Lookahead, so "OCOP OCOP ABCDE23456" still finds the second one.
@@ -48,6 +56,7 @@ class StatementLine:
     amount_vnd: int          # negative for money going out (a debit)
     description: str
     reference: str | None = None
+    at: datetime | None = None   # UTC: the line's time, or its local day's start
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,11 @@ class Mismatch:
     line: StatementLine
     expected_vnd: int
 
+    @property
+    def over(self) -> bool:
+        """More money than the order's amount arrived (else less)."""
+        return self.line.amount_vnd > self.expected_vnd
+
 
 @dataclass
 class StatementResult:
@@ -64,23 +78,55 @@ class StatementResult:
     already_confirmed: list[StatementLine] = field(default_factory=list)
     mismatches: list[Mismatch] = field(default_factory=list)
     cancelled: list[StatementLine] = field(default_factory=list)  # money for a cancelled order
+    before_order: list[StatementLine] = field(default_factory=list)  # dated before the order
     unmatched: list[StatementLine] = field(default_factory=list)
     debits: int = 0
 
     @property
     def rows(self) -> int:
         return (len(self.confirmed) + len(self.already_confirmed) + len(self.mismatches)
-                + len(self.cancelled) + len(self.unmatched) + self.debits)
+                + len(self.cancelled) + len(self.before_order) + len(self.unmatched)
+                + self.debits)
 
 
-def parse_date(text: str) -> date:
-    """dd/mm/yyyy (how Vietnamese banks print it) or yyyy-mm-dd, with an optional time."""
+_MORE = N_("row %(row)s: %(amount)s arrived for order %(ref)s, more than the %(expected)s it "
+           "expects; not confirmed, check it by hand.")
+_LESS = N_("row %(row)s: %(amount)s arrived for order %(ref)s, less than the %(expected)s it "
+           "expects; not confirmed, check it by hand.")
+_CANCELLED = N_("row %(row)s: money arrived for the cancelled order %(ref)s; give it back to "
+                "the buyer.")
+_EARLY = N_("row %(row)s: dated before order %(ref)s was placed; not confirmed, check it by "
+            "hand.")
+
+
+def to_check(result: StatementResult) -> list[tuple[str, dict]]:
+    """What a person must look at, in row order, as (message, params) to translate: money
+    of another amount than the order's, for a cancelled order, or dated before the order."""
+    found = [(m.line.row, _MORE if m.over else _LESS,
+              {"expected": format_vnd(m.expected_vnd), "amount": format_vnd(m.line.amount_vnd),
+               "ref": m.line.reference}) for m in result.mismatches]
+    found += [(line.row, _CANCELLED, {"ref": line.reference}) for line in result.cancelled]
+    found += [(line.row, _EARLY, {"ref": line.reference}) for line in result.before_order]
+    return [(message, {"row": row, **params})
+            for row, message, params in sorted(found, key=lambda item: item[0])]
+
+
+def parse_moment(text: str) -> tuple[date, datetime]:
+    """dd/mm/yyyy (how Vietnamese banks print it) or yyyy-mm-dd, with an optional local
+    time: the local day and the UTC instant (the day's local start when no time is given)."""
     text = " ".join((text or "").split())
-    for fmt in _DATE_FORMATS:
+    for fmt in _DAY_FORMATS:
         try:
-            return datetime.strptime(text, fmt).date()
+            day = datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+        return day, local_start_utc(day)
+    for fmt in _TIME_FORMATS:
+        try:
+            moment = datetime.strptime(text, fmt).replace(tzinfo=LOCAL)
+        except ValueError:
+            continue
+        return moment.date(), moment.astimezone(timezone.utc)
     raise ValueError(text)
 
 
@@ -105,14 +151,20 @@ def references_in(description: str) -> list[str]:
 
 def _read(data: bytes, progress: Progress | None) -> list[StatementLine]:
     lines, errors = [], []
+    today = local_today()
     for row in read_rows(data, COLUMNS, COLUMNS):
         v = row.values
-        on = amount = None
+        on = at = amount = None
         try:
-            on = parse_date(v["date"])
+            on, at = parse_moment(v["date"])
         except ValueError:
             errors.append(RowError(row.number, row.line, "date", N_(
                 "%(value)s is not a date: write DD/MM/YYYY or YYYY-MM-DD."), {"value": v["date"]}))
+        else:
+            if on > today:
+                errors.append(RowError(row.number, row.line, "date", N_(
+                    "%(value)s is in the future."), {"value": v["date"]}))
+                on = None
         try:
             amount = parse_amount(v["amount"])
         except ValueError:
@@ -120,7 +172,8 @@ def _read(data: bytes, progress: Progress | None) -> list[StatementLine]:
                 "%(value)s is not a whole number of đồng (write 120000, 120.000 or -120.000 "
                 "for money going out)."), {"value": v["amount"]}))
         if on is not None and amount is not None:
-            lines.append(StatementLine(row.number, row.line, on, amount, v["description"]))
+            lines.append(StatementLine(row.number, row.line, on, amount, v["description"],
+                                       at=at))
         if progress:
             progress(1)
     if errors:
@@ -129,11 +182,13 @@ def _read(data: bytes, progress: Progress | None) -> list[StatementLine]:
 
 
 def _transfers_by_reference(session: Session, actor, references: set[str],
-                            account: str | None) -> dict[str, BankTransfer]:
-    found: dict[str, BankTransfer] = {}
+                            account: str | None) -> dict[str, tuple[BankTransfer, datetime]]:
+    """Open or closed transfers of the actor's orders by reference, with when each order was
+    placed."""
+    found: dict[str, tuple[BankTransfer, datetime]] = {}
     wanted = sorted(references)
     for start in range(0, len(wanted), 500):
-        stmt = (select(Order.reference, BankTransfer)
+        stmt = (select(Order.reference, BankTransfer, Order.placed_at)
                 .join(BankTransfer, BankTransfer.order_id == Order.id)
                 .join(Producer, Producer.id == Order.producer_id)
                 .where(Order.reference.in_(wanted[start:start + 500]),
@@ -141,7 +196,8 @@ def _transfers_by_reference(session: Session, actor, references: set[str],
         if account is not None:
             stmt = stmt.join(LinkedAccount, LinkedAccount.id == BankTransfer.account_id).where(
                 LinkedAccount.account_number == account)
-        found.update({reference: transfer for reference, transfer in session.execute(stmt)})
+        found.update({reference: (transfer, placed_at)
+                      for reference, transfer, placed_at in session.execute(stmt)})
     return found
 
 
@@ -167,18 +223,20 @@ def import_statement(session: Session, data: bytes, *, actor=SYSTEM,
         if reference is None:
             result.unmatched.append(line)
             continue
-        line = StatementLine(line.row, line.line, line.on, line.amount_vnd, line.description,
-                             reference)
-        transfer = transfers[reference]
+        line = replace(line, reference=reference)
+        transfer, placed_at = transfers[reference]
         if transfer.status == TransferStatus.cancelled:
             result.cancelled.append(line)
         elif transfer.amount_vnd != line.amount_vnd:
             result.mismatches.append(Mismatch(line, transfer.amount_vnd))
         elif transfer.status not in OPEN:
             result.already_confirmed.append(line)
+        elif line.on < placed_at.astimezone(LOCAL).date():
+            result.before_order.append(line)
         else:
             try:
-                confirm_transfer(session, actor, transfer, how=ConfirmedHow.statement)
+                confirm_transfer(session, actor, transfer, how=ConfirmedHow.statement,
+                                 paid_at=max(line.at, placed_at))
             except Conflict:  # confirmed meanwhile by the producer or an officer
                 result.already_confirmed.append(line)
             except Invalid:   # the order was cancelled while its transfer stayed open

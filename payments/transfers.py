@@ -7,6 +7,8 @@ holder) is copied into the transfer at checkout: the buyer pays what they were s
 the account row is edited afterwards."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -84,9 +86,10 @@ def claim_transfer(session: Session, order: Order) -> BankTransfer:
 
 
 def confirm_transfer(session: Session, actor, transfer: BankTransfer, *,
-                     how: ConfirmedHow) -> LedgerEntry:
+                     how: ConfirmedHow, paid_at: datetime | None = None) -> LedgerEntry:
     """The money is in the producer's account: record the sale once. The status change is
-    a conditional UPDATE, so two people confirming at once record one sale."""
+    a conditional UPDATE, so two people confirming at once record one sale. `paid_at` (a
+    bank statement line's date) dates the sale; by default it is now."""
     order = session.get(Order, transfer.order_id)
     producer = session.get(Producer, order.producer_id)
     if not can_manage_producer(actor, producer):
@@ -109,7 +112,7 @@ def confirm_transfer(session: Session, actor, transfer: BankTransfer, *,
     entry = LedgerEntry(producer_id=order.producer_id, order_id=order.id, kind=EntryKind.sale,
                         channel=Channel.vietqr, platform="ocopkit",
                         status=EntryStatus.completed, amount_vnd=transfer.amount_vnd,
-                        occurred_at=now, reference=f"vietqr-{order.reference}",
+                        occurred_at=paid_at or now, reference=f"vietqr-{order.reference}",
                         account_id=transfer.account_id,
                         recorded_by_id=getattr(actor, "id", None))
     session.add(entry)

@@ -435,3 +435,42 @@ def test_progress_is_reported_once_per_row(session, communes):
     import_register(session, SYSTEM, register_csv(*(row(f"P{i}") for i in range(7))),
                     progress=calls.append)
     assert calls == [1] * 7
+
+
+# --- scopes ---------------------------------------------------------------------------------
+
+def test_another_communes_code_is_refused_without_saying_whose(session, communes, officer_a):
+    make_producer(session, commune=communes[1], code="PB-7", name="HTX Tủa Chùa",
+                  village="Bản Huổi Só")
+    session.commit()
+    with pytest.raises(ImportFailed) as failed:
+        import_register(session, officer_a, register_csv(row("PB-7", name="Hộ Mới")))
+    [error] = failed.value.errors
+    assert error.column == "code"
+    for secret in ("B01", "Tủa", "HTX", "Huổi"):
+        assert secret not in str(error)
+    assert "commune" not in str(error).lower()
+    assert _producer(session, "PB-7").name == "HTX Tủa Chùa"
+
+
+def test_officer_cannot_push_their_producer_into_another_commune(session, communes, officer_a):
+    make_producer(session, commune=communes[0], code="PA-7")
+    session.commit()
+    with pytest.raises(ImportFailed) as failed:
+        import_register(session, officer_a, register_csv(row("PA-7", commune_code="B01")))
+    assert _where(failed) == [(1, 2, "commune_code")]
+    assert _producer(session, "PA-7").commune.code == "A01"
+
+
+def test_phone_of_another_communes_producer_is_refused_naming_no_one(session, communes,
+                                                                      officer_a):
+    make_producer(session, commune=communes[1], code="PB-8", name="HTX Tủa Chùa",
+                  phone="0912345678")
+    session.commit()
+    with pytest.raises(ImportFailed) as failed:
+        import_register(session, officer_a, register_csv(row("P1", phone="0912 345 678")))
+    [error] = failed.value.errors
+    assert error.column == "phone"
+    assert str(error).endswith("The phone 0912345678 is already registered to another producer.")
+    assert "PB-8" not in str(error) and "PB-8" not in error.params.values()
+    assert _count(session, Producer) == 1

@@ -640,3 +640,39 @@ def test_second_of_two_producer_edits_is_refused_and_writes_nothing(client, sess
     producer = session.get(Producer, place.pa.id)
     assert (producer.village, producer.representative) == ("Bản Mới", "Vàng A Dính")
     assert [r.action for r in _history(session, place.pa.id)].count("updated") == 1
+
+# --- a phone of another commune's producer: taken, but not whose ---------------------------------
+
+def test_duplicate_phone_to_another_communes_officer_names_no_producer(
+        client, session, place, login, mong, english):
+    login("officer_b")
+    before = _count(session, Producer)
+    response = client.post("/producers/new", data=_form(
+        place.ban_b, code="PB-NEW", ethnic_group=str(mong), phone="091 234 5678"))
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "The phone 0912345678 is already registered to another producer." in body
+    for secret in ("PA-001", "Hộ Lò Văn Pánh", "Bản Nậm Chim", "Xã Pá Tần", f"/producers/{place.pa.id}"):
+        assert secret not in body
+    assert "Already on the register:" not in body
+    assert _count(session, Producer) == before
+
+    upload = _upload(client, "/imports/register",
+                     REGISTER_HEADER + "PB-9,household,Hộ Mới,,0912345678,Mông,B01,,,\n")
+    assert upload.status_code == 422
+    body = upload.get_data(as_text=True)
+    assert "The phone 0912345678 is already registered to another producer." in body
+    for secret in ("PA-001", "Hộ Lò Văn Pánh", "Xã Pá Tần"):
+        assert secret not in body
+    assert _count(session, Producer) == before
+
+
+def test_duplicate_phone_on_an_officers_edit_names_no_producer_of_another_commune(
+        client, session, place, login, mong, english):
+    login("officer_b")
+    response = client.post(f"/producers/{place.pb.id}/edit", data=_form(
+        place.ban_b, code="PB-001", kind="cooperative", name="HTX Chè Shan Tuyết",
+        phone="0912345678"))
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "already registered to another producer" in body and "PA-001" not in body

@@ -116,3 +116,88 @@ def test_officer_upload_page_imports_and_shows_errors(client, session, login, pr
         "file": (io.BytesIO((HEADER + "DB-HH-001,Shopee,A1,5000,2026-11-01,completed\n").encode()),
                  "s.csv")})
     assert good.status_code == 200 and _count(session) == 1
+
+
+# --- scopes: an import never reaches, rewrites or moves another commune's sale ----------------
+
+@pytest.fixture
+def two_communes(session):
+    """Commune X with a Shopee sale of PX-1 imported by an admin; commune Y with PY-1 and
+    its officer; commune Z with PZ-1 and a sale of its own."""
+    x, y, z = (make_commune(session, code=c) for c in ("X01", "Y01", "Z01"))
+    px = make_producer(session, commune=x, code="PX-1", name="Hộ Lò Thị Xuân")
+    py = make_producer(session, commune=y, code="PY-1")
+    make_producer(session, commune=z, code="PZ-1", name="HTX Zìn")
+    officer_y = make_user(session, Role.officer, username="officer_y", communes=[y])
+    import_transactions(session, SYSTEM, (HEADER
+                        + "PX-1,Shopee,SX-1,150000,2026-11-01 09:00,completed\n"
+                        + "PZ-1,Shopee,SZ-1,70000,2026-11-02 09:00,completed\n").encode())
+    session.commit()
+    return px, py, officer_y
+
+
+def _entry(session, reference):
+    session.expire_all()
+    entry = session.scalar(select(LedgerEntry).where(LedgerEntry.reference == reference))
+    return entry.producer_id, entry.amount_vnd, entry.status
+
+
+def _refusal(session, actor, row: str):
+    with pytest.raises(ImportFailed) as failed:
+        import_transactions(session, actor, (HEADER + row + "\n").encode())
+    session.rollback()
+    [error] = failed.value.errors
+    return error
+
+
+def test_officer_cannot_rewrite_or_move_another_communes_sale(session, two_communes):
+    px, py, officer_y = two_communes
+    before = _entry(session, "SX-1")
+    error = _refusal(session, officer_y, "PY-1,Shopee,SX-1,5000,2026-11-03,refunded")
+    assert (error.row, error.column) == (1, "reference")
+    assert _entry(session, "SX-1") == before == (px.id, 150000, EntryStatus.completed)
+    assert _count(session) == 2
+    text = str(error)
+    for secret in ("PX-1", "Hộ Lò Thị Xuân", "X01", "150", "completed"):
+        assert secret not in text
+    # The same words whichever commune's sale the key is: nothing tells X from Z.
+    other = _refusal(session, officer_y, "PY-1,Shopee,SZ-1,5000,2026-11-03,refunded")
+    assert (other.message, other.params) == (error.message, {**error.params,
+                                                             "reference": "SZ-1"})
+
+
+def test_another_communes_producer_code_reads_as_an_unknown_code(session, two_communes):
+    _, _, officer_y = two_communes
+    theirs = _refusal(session, officer_y, "PX-1,Lazada,L-1,5000,2026-11-03,completed")
+    unknown = _refusal(session, officer_y, "NO-SUCH,Lazada,L-1,5000,2026-11-03,completed")
+    assert theirs.column == unknown.column == "producer_code"
+    assert theirs.message == unknown.message
+    assert str(theirs).replace("PX-1", "NO-SUCH") == str(unknown)
+    assert _count(session) == 2
+
+
+def test_an_admin_import_cannot_move_a_sale_either(session, two_communes):
+    px, py, _ = two_communes
+    before = _entry(session, "SX-1")
+    error = _refusal(session, SYSTEM, "PY-1,Shopee,SX-1,150000,2026-11-01 09:00,completed")
+    assert (error.row, error.column) == (1, "producer_code")
+    assert "PX-1" in str(error)  # an admin may be told whose sale it is
+    assert _entry(session, "SX-1") == before
+
+
+def test_upload_page_refuses_another_communes_sale_without_naming_it(client, session, login,
+                                                                     two_communes):
+    import io
+
+    px, _, officer_y = two_communes
+    before = _entry(session, "SX-1")
+    login(officer_y.username)
+    client.set_cookie("lang", "en")
+    page = client.post("/payments/imports/transactions", content_type="multipart/form-data",
+                       data={"file": (io.BytesIO((HEADER + "PY-1,Shopee,SX-1,5000,2026-11-03,"
+                                                            "refunded\n").encode()), "s.csv")})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "The reference SX-1 of Shopee cannot be used here" in html
+    assert "PX-1" not in html and "Hộ Lò Thị Xuân" not in html and "changed" not in html
+    assert _entry(session, "SX-1") == before

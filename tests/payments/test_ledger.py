@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from ocopkit import create_app
-from ocopkit.errors import Invalid, NotFound
+from ocopkit.errors import Invalid, NotAllowed, NotFound
 from ocopkit.users import Role
 from onboarding.models import ChangeRecord, Producer
 from payments import ledger
@@ -381,3 +381,87 @@ def test_producer_and_accounts_pages_link_to_the_ledger(client, session, login):
     assert link in client.get(f"/producers/{w.producer.id}").get_data(as_text=True)
     assert link in client.get(f"/payments/producers/{w.producer.id}/accounts").get_data(
         as_text=True)
+
+
+# --- moving a sale to the right producer (an admin's recorded correction) ------------------
+
+def _history(session, producer):
+    session.expire_all()
+    return [(r.action, r.detail) for r in session.scalars(
+        select(ChangeRecord).where(ChangeRecord.producer_id == producer.id)
+        .order_by(ChangeRecord.id)).unique()]
+
+
+def test_admin_moves_an_imported_sale_and_both_histories_record_it(session):
+    world = _world(session)
+    admin = make_user(session, Role.admin)
+    sale = _entry(session, world.producer, "sale", "external", 90_000, platform="Shopee",
+                  reference="SP-77")
+    ledger.move_sale(session, admin, sale, to_producer=world.other,
+                     reason="  Nhập nhầm   mã hộ ")
+    session.commit()
+    session.expire_all()
+    assert session.get(LedgerEntry, sale.id).producer_id == world.other.id
+    assert ledger.balance(session, world.other.id).external_sales == 90_000
+    assert ledger.balance(session, world.producer.id).external_sales == 300_000
+    out = _history(session, world.producer)[-1]
+    into = _history(session, world.other)[-1]
+    assert out[0] == "sale_moved_out" and into[0] == "sale_moved_in"
+    for _, detail in (out, into):
+        assert "Shopee SP-77" in detail and "90.000" in detail and "Nhập nhầm mã hộ" in detail
+    assert world.other.code in out[1] and world.producer.code in into[1]
+
+
+@pytest.mark.parametrize("who", ["officer", "producer"])
+def test_only_admins_move_sales(session, who):
+    world = _world(session)
+    actor = (world.officer if who == "officer"
+             else make_user(session, Role.producer, producer=world.producer))
+    sale = _entry(session, world.producer, "sale", "external", 90_000, platform="Shopee")
+    session.commit()
+    with pytest.raises((NotAllowed, NotFound)):
+        ledger.move_sale(session, actor, sale, to_producer=world.other, reason="nhầm")
+    session.rollback()
+    session.expire_all()
+    assert session.get(LedgerEntry, sale.id).producer_id == world.producer.id
+
+
+@pytest.mark.parametrize("case", ["no_reason", "same_producer", "ocopkit_sale", "payout"])
+def test_a_move_needs_a_reason_another_producer_and_an_outside_sale(session, case):
+    world = _world(session)
+    admin = make_user(session, Role.admin)
+    entry = (_entry(session, world.producer, "sale", "vietqr", 50_000) if case == "ocopkit_sale"
+             else _entry(session, world.producer, "payout", "transfer", 1_000)
+             if case == "payout"
+             else _entry(session, world.producer, "sale", "external", 90_000, platform="Lazada"))
+    target = world.producer if case == "same_producer" else world.other
+    session.commit()
+    with pytest.raises(Invalid):
+        ledger.move_sale(session, admin, entry, to_producer=target,
+                         reason="" if case == "no_reason" else "nhầm")
+    session.rollback()
+    session.expire_all()
+    assert session.get(LedgerEntry, entry.id).producer_id == world.producer.id
+
+
+def test_cli_moves_a_sale(runner, session):
+    from ocopkit.cli import cli
+
+    world = _world(session)
+    _entry(session, world.producer, "sale", "external", 90_000, platform="Shopee",
+           reference="SP-78")
+    session.commit()
+    args = ["sales", "move", "--platform", "Shopee", "--reference", "SP-78",
+            "--to", world.other.code]
+    refused = runner.invoke(cli, args)
+    assert refused.exit_code != 0
+    result = runner.invoke(cli, args + ["--reason", "Sổ ghi nhầm hộ"])
+    assert result.exit_code == 0, result.output
+    assert world.other.code in result.output
+    session.expire_all()
+    moved = session.scalar(select(LedgerEntry).where(LedgerEntry.reference == "SP-78"))
+    assert moved.producer_id == world.other.id
+    assert _history(session, world.other)[-1][0] == "sale_moved_in"
+    unknown = runner.invoke(cli, ["sales", "move", "--platform", "Shopee", "--reference",
+                                  "NOPE", "--to", world.other.code, "--reason", "x"])
+    assert unknown.exit_code == 1

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from ocopkit.users import Role
 from onboarding.models import ConsentPurpose
+from onboarding.reporting import local_today
 from onboarding.producers import record_consent
 from payments.accounts import (
     AccountDetails, change_account, disable_account, link_account, verify_account,
@@ -370,10 +371,11 @@ def test_officer_uploads_a_statement_that_confirms_only_their_communes_transfers
                                                                           .commune])
     session.commit()
 
+    day = local_today().strftime("%d/%m/%Y")  # a line is never dated before its order
     statement = ("date,amount,description\n"
-                 f"28/11/2026,120.000,MBVCB.1.OCOP {own.reference}.CT tu TRAN THI BINH\n"
-                 f"28/11/2026,50.000,OCOP {far_order.reference}\n"
-                 "28/11/2026,-30.000,Phi dich vu\n")
+                 f"{day},120.000,MBVCB.1.OCOP {own.reference}.CT tu TRAN THI BINH\n"
+                 f"{day},50.000,OCOP {far_order.reference}\n"
+                 f"{day},-30.000,Phi dich vu\n")
     login(officer.username)
     assert "Import a bank statement" in client.get("/manage/orders").get_data(as_text=True)
     page = client.post("/payments/imports/statement", content_type="multipart/form-data",

@@ -2,12 +2,18 @@
 however often the file is imported; bad rows refuse the whole file."""
 from __future__ import annotations
 
+import re
+from datetime import date, datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import func, select
 
+from ocopkit.db import utcnow
+
 from ocopkit.users import Role
 from onboarding.imports import ImportFailed
-from onboarding.models import ConsentPurpose
+from onboarding import reporting
+from onboarding.models import ConsentPurpose, Producer
 from onboarding.producers import record_consent
 from payments.accounts import AccountDetails, link_account, verify_account
 from payments.models import (
@@ -41,8 +47,10 @@ def shop(session):
 
 
 def _order(session, shop, quantity=2, method="vietqr"):
+    """An order placed on 1 October 2026, before the statements' lines."""
     [order] = place_order(session, lines=[(shop["product"].id, quantity)],
                           payment_method=method, **BUYER)
+    order.placed_at = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
     expect_transfers(session, [order])
     return order
 
@@ -239,3 +247,134 @@ def test_cli_refuses_a_bad_file_in_red_and_writes_nothing(runner, session, shop,
     session.expire_all()
     assert _sales(session) == [] and _status(session, order) == TransferStatus.expected
     assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 0
+
+
+def test_another_communes_order_reads_like_an_unknown_one(session, shop):
+    order = _order(session, shop)
+    stranger = make_user(session, Role.officer, communes=[make_commune(session)])
+    result = import_statement(session, _csv(f"01/11/2026,240000,OCOP {order.reference}",
+                                            "01/11/2026,240000,OCOP ZZZZZZZZZZ"),
+                              actor=stranger)
+    assert [line.row for line in result.unmatched] == [1, 2]
+    assert [line.reference for line in result.unmatched] == [None, None]
+    assert result.confirmed == result.mismatches == result.cancelled == []
+    assert _status(session, order) == TransferStatus.expected and _sales(session) == []
+
+
+# --- the ledger is dated by the statement line, not by the import ----------------------------
+
+def _subject_order(session, shop, placed_at):
+    """An order of an OCOP producer (4 stars), so the adoption report counts its sale."""
+    order = _order(session, shop)
+    order.placed_at = placed_at
+    session.get(Producer, order.producer_id).ocop_stars = 4
+    session.flush()
+    return order
+
+
+def _transacting(session, day):
+    return reporting.adoption(session, as_of=day).total.transacting
+
+
+def test_a_line_of_28_11_imported_on_2_12_is_a_sale_of_28_11(session, shop):
+    order = _subject_order(session, shop, datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc))
+    before = utcnow()
+    result = import_statement(session, _csv(f"28/11/2026,240000,OCOP {order.reference}"))
+    after = utcnow()
+    assert result.confirmed == [order.reference]
+    [sale] = _sales(session)
+    session.refresh(sale)
+    # A date without a time is the local day from its start (00:00 in Vietnam, 17:00 UTC).
+    assert sale.occurred_at == datetime(2026, 11, 27, 17, 0, tzinfo=timezone.utc)
+    assert sale.occurred_at.astimezone(reporting.LOCAL).date() == date(2026, 11, 28)
+    assert before - timedelta(seconds=1) <= sale.recorded_at <= after + timedelta(seconds=1)
+    # Day, month-end and the 365-day window follow the line's date.
+    assert (_transacting(session, date(2026, 11, 27)), _transacting(session, date(2026, 11, 28)),
+            _transacting(session, date(2026, 11, 30))) == (0, 1, 1)
+    assert (_transacting(session, date(2027, 11, 27)),
+            _transacting(session, date(2027, 11, 28))) == (1, 0)
+    points = reporting.trend(session, months=2, as_of=date(2026, 12, 2)).points
+    assert [(p.on, p.ecommerce_transacting) for p in points] == [
+        (date(2026, 11, 30), 1.0), (date(2026, 12, 2), 1.0)]
+
+
+def test_a_line_with_a_time_is_that_local_instant(session, shop):
+    order = _subject_order(session, shop, datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc))
+    import_statement(session, _csv(f"28/11/2026 14:30,240000,OCOP {order.reference}"))
+    [sale] = _sales(session)
+    assert sale.occurred_at == datetime(2026, 11, 28, 7, 30, tzinfo=timezone.utc)
+
+
+def test_a_line_of_the_day_the_order_was_placed_is_dated_no_earlier_than_the_order(session, shop):
+    placed = datetime(2026, 11, 28, 3, 15, tzinfo=timezone.utc)  # 10:15 in Vietnam
+    order = _subject_order(session, shop, placed)
+    import_statement(session, _csv(f"28/11/2026,240000,OCOP {order.reference}"))
+    [sale] = _sales(session)
+    assert sale.occurred_at == placed
+
+
+def test_a_line_dated_before_the_order_was_placed_confirms_nothing(session, shop):
+    order = _subject_order(session, shop, datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc))
+    result = import_statement(session, _csv(f"27/11/2026,240000,OCOP {order.reference}"))
+    assert [line.row for line in result.before_order] == [1]
+    assert result.confirmed == [] and _sales(session) == []
+    assert _status(session, order) == TransferStatus.expected
+
+
+def test_a_line_dated_in_the_future_refuses_the_file(session, shop):
+    order = _order(session, shop)
+    tomorrow = (datetime.now(reporting.LOCAL) + timedelta(days=1)).strftime("%d/%m/%Y")
+    with pytest.raises(ImportFailed) as failed:
+        import_statement(session, _csv(f"{tomorrow},240000,OCOP {order.reference}"))
+    assert [(e.row, e.column) for e in failed.value.errors] == [(1, "date")]
+    assert _sales(session) == []
+
+
+# --- more or less than the order: both listed for checking, never confirmed --------------------
+
+def test_an_over_payment_and_an_under_payment_are_both_listed_and_nothing_is_confirmed(
+        session, shop):
+    over, under = _order(session, shop), _order(session, shop, quantity=1)
+    result = import_statement(session, _csv(f"01/11/2026,300000,OCOP {over.reference}",
+                                            f"01/11/2026,100000,OCOP {under.reference}"))
+    assert [(m.line.reference, m.line.amount_vnd, m.expected_vnd, m.over)
+            for m in result.mismatches] == [(over.reference, 300000, 240000, True),
+                                            (under.reference, 100000, 120000, False)]
+    assert result.confirmed == [] and _sales(session) == []
+    assert _status(session, over) == _status(session, under) == TransferStatus.expected
+
+
+def test_an_over_payment_stays_listed_after_the_right_amount_confirmed_the_order(session, shop):
+    order = _order(session, shop)
+    result = import_statement(session, _csv(f"01/11/2026,240000,OCOP {order.reference}",
+                                            f"02/11/2026,480000,OCOP {order.reference}"))
+    assert result.confirmed == [order.reference]
+    assert [(m.line.row, m.over) for m in result.mismatches] == [(2, True)]
+    assert [s.amount_vnd for s in _sales(session)] == [240000]
+
+
+def test_cli_and_page_say_more_or_less_than_the_order(runner, client, login, session, shop,
+                                                     tmp_csv):
+    import io
+
+    from ocopkit.cli import cli
+
+    over, under = _order(session, shop), _order(session, shop, quantity=1)
+    session.commit()
+    data = _csv(f"01/11/2026,300000,OCOP {over.reference}",
+                f"01/11/2026,100000,OCOP {under.reference}")
+    output = runner.invoke(cli, ["payments", "import-statement",
+                                 str(tmp_csv("s.csv", data))]).output
+    [more] = [line for line in output.splitlines() if over.reference in line]
+    [less] = [line for line in output.splitlines() if under.reference in line]
+    assert "nhiều hơn" in more and "300.000 ₫" in more and "240.000 ₫" in more  # Vietnamese
+    assert "ít hơn" in less and "100.000 ₫" in less and "120.000 ₫" in less
+    client.set_cookie("lang", "en")
+    login(shop["officer"].username)
+    html = client.post("/payments/imports/statement", content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(data), "s.csv")}).get_data(as_text=True)
+    assert "0 transfer(s) confirmed" in html
+    assert re.search(rf"{over.reference}[^<]*more than", html)
+    assert re.search(rf"{under.reference}[^<]*less than", html)
+    session.expire_all()
+    assert _sales(session) == []
