@@ -18,8 +18,10 @@ from ocopkit.access import can_manage_producer, producer_scope
 from ocopkit.db import utcnow
 from ocopkit.errors import Conflict, Invalid, N_, NotFound
 from ocopkit.text import nfc
+from onboarding.consents import consented
 from onboarding.models import Producer
 from onboarding.producers import normalise_phone, record_change
+from shop.catalogue import public_product
 from shop.models import (
     Booth, BoothStatus, Order, OrderLine, OrderStatus, PaymentMethod, Product, ProductStatus,
 )
@@ -117,6 +119,20 @@ def _unused_reference(session: Session, taken: set[str]) -> str:
     raise RuntimeError("no free order reference after 10 draws")  # pragma: no cover
 
 
+def _refuse_missing(session: Session, product_ids: list[int]) -> None:
+    """Invalid, saying why when the producer has withdrawn its consent to publish."""
+    private = session.scalar(
+        select(Product.name).join(Booth, Product.booth_id == Booth.id)
+        .where(Product.id.in_(product_ids), Booth.status == BoothStatus.published,
+               ~consented(Booth.producer_id)).order_by(Product.id).limit(1))
+    if private is not None:
+        raise Invalid("cart", N_("%(name)s is no longer for sale: its producer keeps its "
+                                 "booth private now. Remove it from your cart and check out "
+                                 "again."), name=private)
+    raise Invalid("cart", N_("A product in your cart is no longer for sale. Remove it "
+                             "and check out again."))
+
+
 def place_order(session: Session, *, lines, buyer_name: str, buyer_phone: str,
                 delivery_address: str, note: str = "",
                 payment_method: PaymentMethod | str) -> list[Order]:
@@ -132,12 +148,10 @@ def place_order(session: Session, *, lines, buyer_name: str, buyer_phone: str,
     products = {p.id: p for p in session.scalars(
         select(Product).join(Booth, Product.booth_id == Booth.id)
         .options(joinedload(Product.booth))
-        .where(Product.id.in_(wanted), Product.status == ProductStatus.published,
-               Booth.status == BoothStatus.published))}
+        .where(Product.id.in_(wanted), public_product()))}
     missing = [pid for pid in wanted if pid not in products]
     if missing:
-        raise Invalid("cart", N_("A product in your cart is no longer for sale. Remove it "
-                                 "and check out again."))
+        _refuse_missing(session, missing)
     # Sorted by id, so two carts never wait on each other's rows in opposite orders.
     for product_id in sorted(wanted):
         _take_stock(session, products[product_id], wanted[product_id])
@@ -278,3 +292,4 @@ def get_order(session: Session, actor, order_id: int) -> Order:
     if producer is None or not can_manage_producer(actor, producer):
         raise NotFound(N_("No such order."))
     return order
+
