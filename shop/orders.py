@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -20,6 +21,7 @@ from ocopkit.errors import Conflict, Invalid, N_, NotFound
 from ocopkit.text import nfc
 from onboarding.consents import consented
 from onboarding.models import Producer
+from onboarding.privacy import ERASED
 from onboarding.producers import normalise_phone, record_change
 from shop.catalogue import public_product
 from shop.models import (
@@ -293,3 +295,24 @@ def get_order(session: Session, actor, order_id: int) -> Order:
         raise NotFound(N_("No such order."))
     return order
 
+
+# --- buyers' personal data ------------------------------------------------------------------
+
+BUYER_DATA_DAYS = 180
+
+
+def purge_buyer_data(session: Session, *, days: int = BUYER_DATA_DAYS, now=None) -> int:
+    """Remove buyers' names, phones, addresses and notes from orders delivered or cancelled
+    more than `days` days ago (the producer needs them only to deliver). Amounts, lines and
+    statuses stay, so the books and reports do not change. Returns the orders purged."""
+    if days < 1:
+        raise Invalid("days", N_("Keep buyers' details for at least one day."))
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    result = session.execute(
+        update(Order)
+        .where(Order.status.in_((OrderStatus.delivered, OrderStatus.cancelled)),
+               Order.updated_at < cutoff, Order.buyer_name != ERASED)
+        .values(buyer_name=ERASED, buyer_phone="", delivery_address="", note="",
+                updated_at=Order.updated_at)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
