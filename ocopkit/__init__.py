@@ -60,6 +60,7 @@ def register_converters(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from ocopkit.site import bp as site_bp
+    from onboarding.privacy_views import bp as privacy_bp
     from onboarding.report_views import bp as reports_bp
     from onboarding.views import bp as onboarding_bp
     from payments.order_views import bp as pay_bp
@@ -76,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(pay_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(privacy_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -404,6 +404,52 @@ def report_adoption(as_of, fmt, out, suppress_small):
         click.echo(str(out))
 
 
+@cli.group()
+def privacy():
+    """Personal data: purge buyers' details, erase a producer."""
+
+
+@privacy.command("purge")
+@click.option("--days", type=int, default=None,
+              help="Keep buyers' details this many days after delivery (default: "
+                   "BUYER_DATA_DAYS, 180).")
+def privacy_purge(days):
+    """Remove buyers' names, phones and addresses from old delivered or cancelled orders."""
+    from shop.orders import purge_buyer_data
+
+    session = get_session()
+    days = days if days is not None else int(current_app.config["BUYER_DATA_DAYS"])
+    try:
+        with transaction(session):
+            count = purge_buyer_data(session, days=days)
+    except Invalid as e:
+        _fail(error_text(e))
+    click.echo(_("Buyers' details removed from %(n)s order(s) older than %(days)s days.",
+                 n=count, days=days))
+
+
+@privacy.command("erase")
+@click.argument("code")
+@click.option("--reason", required=True, help="Why (kept in the erasure log).")
+def privacy_erase(code, reason):
+    """Erase the personal data of the producer with this register code."""
+    from onboarding.models import Producer
+    from onboarding.privacy import delete_photo_files, erase_producer
+
+    session = get_session()
+    producer = session.scalar(select(Producer).where(Producer.code == code))
+    if producer is None:
+        _fail(_("No producer has the code %(code)s.", code=code))
+    try:
+        with transaction(session):
+            result = erase_producer(session, SYSTEM, producer, reason=reason)
+    except DomainError as e:
+        _fail(error_text(e))
+    delete_photo_files(current_app.config["MEDIA_ROOT"], result.photo_keys)
+    click.echo(_("Producer %(code)s erased; %(n)s photo(s) deleted.", code=code,
+                 n=len(result.photo_keys)))
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

@@ -45,6 +45,7 @@ class Defaults:
     MEDIA_ROOT = str(INSTANCE / "media")
     PHOTO_MAX_BYTES = 10 * 1024 * 1024
     PHOTO_MAX_PIXELS = 40_000_000
+    BUYER_DATA_DAYS = 180  # buyers' names, phones, addresses kept this long after delivery
 
 
 def _instance_secret_key() -> str:

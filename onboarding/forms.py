@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectChoice, DateField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField, DateField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from ocopkit.forms import PhoneField, VersionField
@@ -51,6 +53,14 @@ class ConsentForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     purpose = SelectField(_l("Purpose"), choices=PURPOSE_CHOICES)
+
+
+class EraseForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (no names or phone numbers: it is kept in the log)"),
+                           validators=[DataRequired(), Length(max=500)])
+    confirmed = BooleanField(_l("I understand that names, phone, village, photos and "
+                                "account numbers are removed for good"),
+                             validators=[DataRequired()])
 
 
 class LoginGrantForm(FlaskForm):

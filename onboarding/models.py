@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text,
+    Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -101,6 +101,36 @@ class Consent(Base):
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     witness = relationship("User", foreign_keys=[witness_id], lazy="joined")
+
+
+class ConsentPeriod(Base):
+    """A span during which a consent held: reports ask "consented on day D?" (as
+    AccountVerification does for accounts). ended_at is empty while it holds."""
+
+    __tablename__ = "consent_period"
+    __table_args__ = (Index("ix_consent_period_producer_purpose", "producer_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consent.id"), index=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"))
+    purpose: Mapped[ConsentPurpose] = mapped_column(
+        Enum(ConsentPurpose, native_enum=False, length=30, validate_strings=True)
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Erasure(Base):
+    """That a producer's personal data was erased, when, by whom and why; nothing personal."""
+
+    __tablename__ = "erasure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), unique=True)
+    erased_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    photos_deleted: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Training(Base):

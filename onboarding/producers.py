@@ -18,6 +18,7 @@ from ocopkit.passwords import temporary_pin
 from ocopkit.users import (
     Role, User, create_user, normalise_username, record_account_event, set_password,
 )
+from onboarding import consents
 from onboarding.models import (
     CERTIFICATE_VALID_MONTHS, ChangeRecord, Commune, Consent, ConsentPurpose, EthnicGroup,
     Producer, ProducerKind, Training,
@@ -260,9 +261,7 @@ def active_consents(session: Session, producer_id: int) -> dict[ConsentPurpose, 
 
 
 def has_consent(session: Session, producer_id: int, purpose: ConsentPurpose | str) -> bool:
-    return session.scalar(select(Consent.id).where(
-        Consent.producer_id == producer_id, Consent.purpose == ConsentPurpose(purpose),
-        Consent.withdrawn_at.is_(None)).limit(1)) is not None
+    return consents.has_consent(session, producer_id, purpose)
 
 
 def record_consent(session: Session, actor, producer: Producer,
@@ -277,14 +276,15 @@ def record_consent(session: Session, actor, producer: Producer,
                       granted_at=utcnow())
     session.add(consent)
     session.flush()
+    consents.start_period(session, consent)
     record_change(session, actor, producer, "consent_given", purpose.value)
     return consent
 
 
 def withdraw_consent(session: Session, actor, producer: Producer,
                      purpose: ConsentPurpose | str) -> Consent:
-    """End a consent. What depended on it stops being public because every public page
-    checks the consent when it is shown (see has_consent)."""
+    """End a consent (staff of its commune, or the producer's own login). What depended on
+    it stops being public because every public page checks it (onboarding.consents)."""
     purpose = ConsentPurpose(purpose)
     if not can_manage_producer(actor, producer):
         raise NotFound(N_("No such producer."))
@@ -294,6 +294,7 @@ def withdraw_consent(session: Session, actor, producer: Producer,
     consent.withdrawn_at = utcnow()
     consent.withdrawn_by_id = actor.id
     session.flush()
+    consents.end_period(session, consent)
     if purpose == ConsentPurpose.link_payment_account:
         from payments.accounts import disable_all
 
@@ -372,7 +373,8 @@ def _has_published_booth(session: Session, producer_id: int) -> bool:
     from shop.models import Booth, BoothStatus  # lazy: shop depends on onboarding
 
     return session.scalar(select(Booth.id).where(
-        Booth.producer_id == producer_id, Booth.status == BoothStatus.published)) is not None
+        Booth.producer_id == producer_id, Booth.status == BoothStatus.published,
+        consents.consented(producer_id))) is not None
 
 
 def _has_sale(session: Session, producer_id: int) -> bool:

@@ -7,8 +7,8 @@ Definitions, at reporting date D (a local date, Asia/Ho_Chi_Minh):
   certification date recorded.
 - Ethnic-minority household: kind household, ethnic group recorded and not Kinh ("01").
 - booth_and_payment (target 50 %): among OCOP-subject ethnic-minority households, those
-  that on D have a published booth with at least one published product AND a verified
-  payment account.
+  that on D have a published booth with at least one published product, held the consent
+  to publish it (consent periods), AND a verified payment account.
 - ecommerce_transacting (target 60 %): among OCOP-subject producers of any kind in
   communes marked ethnic-minority areas, those with at least one completed sale in the
   ledger (kind sale, status completed) in the 365 local days D-364 .. D.
@@ -38,7 +38,11 @@ from sqlalchemy.orm import Session
 
 from ocopkit.access import can_manage_commune
 from ocopkit.errors import NotFound
-from onboarding.models import KINH_CODE, Commune, EthnicGroup, Producer, ProducerKind, Training
+from onboarding.consents import consented
+from onboarding.models import (
+    KINH_CODE, Commune, ConsentPeriod, ConsentPurpose, EthnicGroup, Producer, ProducerKind,
+    Training,
+)
 from onboarding.producers import certificate_expires_on
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -160,11 +164,11 @@ def _conditions(as_of: date):
 
     end = local_start_utc(as_of + timedelta(days=1))
     start = local_start_utc(as_of - timedelta(days=WINDOW_DAYS - 1))
-    booth_ok = exists().where(
+    booth_ok = and_(exists().where(
         Booth.producer_id == Producer.id, Booth.status == BoothStatus.published,
         Booth.published_at < end,
         exists().where(Product.booth_id == Booth.id, Product.status == ProductStatus.published,
-                       Product.created_at < end))
+                       Product.created_at < end)), consented(Producer.id, at=end))
     account_ok = exists().where(
         LinkedAccount.producer_id == Producer.id,
         AccountVerification.account_id == LinkedAccount.id,
@@ -440,13 +444,20 @@ def _series(session: Session, days: list[date], commune_ids: set[int] | None):
         for i, e in enumerate(ends)))
         .join(AccountVerification, AccountVerification.account_id == LinkedAccount.id)
         .group_by(LinkedAccount.producer_id).subquery("accounts"))
+    published = (select(ConsentPeriod.producer_id, *(
+        func.max(flag(and_(ConsentPeriod.started_at < e,
+                           or_(ConsentPeriod.ended_at.is_(None), ConsentPeriod.ended_at >= e))))
+        .label(f"c{i}") for i, e in enumerate(ends)))
+        .where(ConsentPeriod.purpose == ConsentPurpose.publish_booth)
+        .group_by(ConsentPeriod.producer_id).subquery("published"))
     em = and_(Producer.kind == ProducerKind.household, EthnicGroup.code.is_not(None),
               EthnicGroup.code != KINH_CODE)
     area = Commune.is_ethnic_minority_area.is_(True)
     columns = []
     for i, (d, e) in enumerate(zip(days, ends)):
         subject = _is_subject(d)
-        booth_ok = and_(booths.c.published_at < e, booths.c.first_product < e)
+        booth_ok = and_(booths.c.published_at < e, booths.c.first_product < e,
+                        published.c[f"c{i}"] == 1)
         columns += [func.sum(flag(and_(subject, em))),
                     func.sum(flag(and_(subject, em, booth_ok, accounts.c[f"a{i}"] == 1))),
                     func.sum(flag(and_(subject, area))),
@@ -457,6 +468,7 @@ def _series(session: Session, days: list[date], commune_ids: set[int] | None):
             .outerjoin(EthnicGroup, EthnicGroup.id == Producer.ethnic_group_id)
             .outerjoin(booths, booths.c.producer_id == Producer.id)
             .outerjoin(accounts, accounts.c.producer_id == Producer.id)
+            .outerjoin(published, published.c.producer_id == Producer.id)
             .outerjoin(sales, sales.c.producer_id == Producer.id)
             .where(Producer.ocop_stars.between(3, 5)))
     if commune_ids is not None:

@@ -295,5 +295,5 @@ def action_label(action: str) -> str:
               "order_deliver": _("order delivered"), "order_cancel": _("order cancelled"),
               "order_refunded": _("order refunded"),
               "transfer_confirmed": _("bank transfer confirmed"),
-              "payout_recorded": _("payout sent")}
+              "payout_recorded": _("payout sent"), "erased": _("personal data erased")}
     return labels.get(action, action)

@@ -85,6 +85,17 @@ def verified_bank_account(session: Session, producer_id: int) -> LinkedAccount |
         LinkedAccount.status == AccountStatus.verified).order_by(LinkedAccount.id).limit(1))
 
 
+def booth_bank_account(session: Session, producer_id: int) -> LinkedAccount | None:
+    """The bank account whose static VietQR buyers may see on the producer's booth: only
+    while shop.catalogue.vietqr_shown() holds (public booth, payment consent, verified)."""
+    from shop.catalogue import vietqr_shown
+    from shop.models import Booth
+
+    shown = session.scalar(select(Booth.id).join(Producer, Producer.id == Booth.producer_id)
+                           .where(Producer.id == producer_id, vietqr_shown()))
+    return verified_bank_account(session, producer_id) if shown else None
+
+
 def has_verified_account(session: Session, producer_id: int) -> bool:
     return session.scalar(select(LinkedAccount.id).where(
         LinkedAccount.producer_id == producer_id,

@@ -28,6 +28,7 @@ from payments.models import AccountKind
 from payments.signatures import SignatureError, parse_event, verify_signature
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
+BOOTH_VIETQR_MAX_AGE = 300  # seconds
 
 
 def _details(form: AccountForm) -> accounts.AccountDetails:
@@ -128,14 +129,15 @@ def import_transactions():
 
 @bp.get("/producers/<int:producer_id>/vietqr.png")
 def booth_vietqr(producer_id: int):
-    """The static VietQR code of a producer's verified bank account (any amount)."""
-    account = accounts.verified_bank_account(get_session(), producer_id)
+    """The static VietQR code of a public booth's verified bank account (any amount).
+    Cached for minutes only, so a withdrawn consent takes it down soon from caches too."""
+    account = accounts.booth_bank_account(get_session(), producer_id)
     if account is None:
         abort(404)
     png = vietqr.qr_png(vietqr.vietqr_payload(bin_code=account.bank_bin,
                                               account=account.account_number))
-    response = send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
-    response.headers["Cache-Control"] = "public, max-age=3600"
+    response = send_file(io.BytesIO(png), mimetype="image/png", max_age=BOOTH_VIETQR_MAX_AGE)
+    response.headers["Cache-Control"] = f"public, max-age={BOOTH_VIETQR_MAX_AGE}"
     return response
 
 

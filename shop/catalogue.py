@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, aliased
 
 from ocopkit.db import utcnow
 from ocopkit.text import fold
-from onboarding.models import Commune, Consent, ConsentPurpose, Producer
+from onboarding.consents import consented
+from onboarding.models import Commune, ConsentPurpose, Producer
 from payments.models import AccountKind, AccountStatus, LinkedAccount
 from onboarding.reporting import valid_certificate
 from shop.booths import OcopBadge, certificate_badge
@@ -26,13 +27,20 @@ LARGE_WIDTH = 960
 
 
 def _consent(purpose: ConsentPurpose):
-    return exists().where(Consent.producer_id == Booth.producer_id, Consent.purpose == purpose,
-                          Consent.withdrawn_at.is_(None))
+    return consented(Booth.producer_id, purpose)
 
 
 def public_booth():
-    """SQL condition: the booth may be shown to anyone (needs Booth in the FROM)."""
+    """SQL condition: the booth may be shown, and its products sold, to anyone (needs Booth
+    in the FROM). The cart, checkout, scan page and VietQR image ask this too."""
     return and_(Booth.status == BoothStatus.published, _consent(ConsentPurpose.publish_booth))
+
+
+def vietqr_shown():
+    """SQL condition: buyers may see the booth's static VietQR (needs Booth and Producer):
+    a public booth, the consent to use a payment account, a verified bank account."""
+    return and_(public_booth(), _consent(ConsentPurpose.link_payment_account),
+                _verified_bank_account())
 
 
 def public_product():
@@ -210,7 +218,7 @@ def booth_page(session: Session, booth_id: int, *, today: date | None = None) ->
         select(Booth.id, Booth.slug, Booth.title, Booth.story, Booth.story_own_language,
                Booth.cover_image, Producer.name, Commune.id, Commune.name, Producer.village,
                Producer.phone, _consent(ConsentPurpose.show_phone), Producer.id,
-               _verified_bank_account())
+               vietqr_shown())
         .join(Producer, Producer.id == Booth.producer_id)
         .join(Commune, Commune.id == Producer.commune_id)
         .where(Booth.id == booth_id, public_booth())).one_or_none()

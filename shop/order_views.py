@@ -17,9 +17,10 @@ from ocopkit.forms import attach_error
 from ocopkit.i18n import error_text
 from ocopkit.users import Role
 from shop import orders
+from shop.catalogue import public_product
 from payments.settlement import after_status_change
 from payments.transfers import expect_transfers
-from shop.models import Booth, BoothStatus, OrderStatus, PaymentMethod, Product, ProductStatus
+from shop.models import Booth, OrderStatus, PaymentMethod, Product
 from shop.order_forms import CartAddForm, CartUpdateForm, CheckoutForm, OrderActionForm
 
 bp = Blueprint("orders", __name__)
@@ -53,8 +54,7 @@ def _on_sale(product_ids) -> dict[int, Product]:
     return {p.id: p for p in get_session().scalars(
         select(Product).join(Booth, Product.booth_id == Booth.id)
         .options(joinedload(Product.booth))
-        .where(Product.id.in_(product_ids), Product.status == ProductStatus.published,
-               Booth.status == BoothStatus.published))}
+        .where(Product.id.in_(product_ids), public_product()))}
 
 
 def _cart_lines(cart: dict[int, int]):

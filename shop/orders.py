@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -18,8 +19,11 @@ from ocopkit.access import can_manage_producer, producer_scope
 from ocopkit.db import utcnow
 from ocopkit.errors import Conflict, Invalid, N_, NotFound
 from ocopkit.text import nfc
+from onboarding.consents import consented
 from onboarding.models import Producer
+from onboarding.privacy import ERASED
 from onboarding.producers import normalise_phone, record_change
+from shop.catalogue import public_product
 from shop.models import (
     Booth, BoothStatus, Order, OrderLine, OrderStatus, PaymentMethod, Product, ProductStatus,
 )
@@ -129,6 +133,20 @@ def _require_amounts(products: dict[int, Product], wanted: dict[int, int]) -> No
                                  "no price yet. Nothing was ordered."))
 
 
+def _refuse_missing(session: Session, product_ids: list[int]) -> None:
+    """Invalid, saying why when the producer has withdrawn its consent to publish."""
+    private = session.scalar(
+        select(Product.name).join(Booth, Product.booth_id == Booth.id)
+        .where(Product.id.in_(product_ids), Booth.status == BoothStatus.published,
+               ~consented(Booth.producer_id)).order_by(Product.id).limit(1))
+    if private is not None:
+        raise Invalid("cart", N_("%(name)s is no longer for sale: its producer keeps its "
+                                 "booth private now. Remove it from your cart and check out "
+                                 "again."), name=private)
+    raise Invalid("cart", N_("A product in your cart is no longer for sale. Remove it "
+                             "and check out again."))
+
+
 def place_order(session: Session, *, lines, buyer_name: str, buyer_phone: str,
                 delivery_address: str, note: str = "",
                 payment_method: PaymentMethod | str) -> list[Order]:
@@ -144,12 +162,10 @@ def place_order(session: Session, *, lines, buyer_name: str, buyer_phone: str,
     products = {p.id: p for p in session.scalars(
         select(Product).join(Booth, Product.booth_id == Booth.id)
         .options(joinedload(Product.booth))
-        .where(Product.id.in_(wanted), Product.status == ProductStatus.published,
-               Booth.status == BoothStatus.published))}
+        .where(Product.id.in_(wanted), public_product()))}
     missing = [pid for pid in wanted if pid not in products]
     if missing:
-        raise Invalid("cart", N_("A product in your cart is no longer for sale. Remove it "
-                                 "and check out again."))
+        _refuse_missing(session, missing)
     _require_amounts(products, wanted)
     # Sorted by id, so two carts never wait on each other's rows in opposite orders.
     for product_id in sorted(wanted):
@@ -291,3 +307,25 @@ def get_order(session: Session, actor, order_id: int) -> Order:
     if producer is None or not can_manage_producer(actor, producer):
         raise NotFound(N_("No such order."))
     return order
+
+
+# --- buyers' personal data ------------------------------------------------------------------
+
+BUYER_DATA_DAYS = 180
+
+
+def purge_buyer_data(session: Session, *, days: int = BUYER_DATA_DAYS, now=None) -> int:
+    """Remove buyers' names, phones, addresses and notes from orders delivered or cancelled
+    more than `days` days ago (the producer needs them only to deliver). Amounts, lines and
+    statuses stay, so the books and reports do not change. Returns the orders purged."""
+    if days < 1:
+        raise Invalid("days", N_("Keep buyers' details for at least one day."))
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    result = session.execute(
+        update(Order)
+        .where(Order.status.in_((OrderStatus.delivered, OrderStatus.cancelled)),
+               Order.updated_at < cutoff, Order.buyer_name != ERASED)
+        .values(buyer_name=ERASED, buyer_phone="", delivery_address="", note="",
+                updated_at=Order.updated_at)
+        .execution_options(synchronize_session=False))
+    return result.rowcount

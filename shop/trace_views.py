@@ -86,10 +86,13 @@ def digital_link(gtin: str, lot_code: str):
 
 @bp.get("/t/<code>/epcis.json")
 def lot_epcis_public(code: str):
-    lot = traceability.lot_by_trace_code(get_session(), code)
+    db = get_session()
+    lot = traceability.lot_by_trace_code(db, code)
     if lot is None:
         abort(404)
-    response = jsonify(traceability.epcis_document(lot, trace_url=trace_url(lot.trace_code)))
+    response = jsonify(traceability.epcis_document(
+        lot, trace_url=trace_url(lot.trace_code),
+        private=traceability.producer_private(db, lot)))
     response.mimetype = "application/ld+json"
     return response
 

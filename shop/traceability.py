@@ -16,6 +16,7 @@ from ocopkit.access import can_manage_producer
 from ocopkit.db import utcnow
 from ocopkit.errors import Invalid, N_, NotFound
 from ocopkit.text import nfc
+from onboarding.consents import has_consent
 from shop.booths import certificate_badge
 from shop.gs1 import normalise_gtin
 from shop.labels import LabelData
@@ -178,13 +179,21 @@ class TracePage:
     steps: tuple[TraceStep, ...]
     withdrawn: bool
     withdrawal_reason: str
+    producer_private: bool = False
+
+
+def producer_private(session: Session, lot: Lot) -> bool:
+    """Without the publish consent a batch still tells its product, lot, dates and steps,
+    but not who made it, where they live (village, places) or their photos."""
+    return not has_consent(session, lot.product.booth.producer_id)
 
 
 def trace_page(session: Session, lot: Lot, today: date) -> TracePage:
     product = lot.product
     booth = session.get(Booth, product.booth_id)
     producer = booth.producer
-    image_key = session.scalar(select(ProductImage.key).where(
+    private = producer_private(session, lot)
+    image_key = None if private else session.scalar(select(ProductImage.key).where(
         ProductImage.product_id == product.id).order_by(ProductImage.position).limit(1))
     stars, certificate = producer.ocop_stars, producer.ocop_certificate_no
     valid = certificate_badge(stars, certificate, producer.ocop_certified_on, today) is not None
@@ -194,12 +203,15 @@ def trace_page(session: Session, lot: Lot, today: date) -> TracePage:
         trace_code=lot.trace_code, lot_code=lot.lot_code, gtin=product.gtin,
         product_id=product.id, product_name=product.name, product_slug=product.slug,
         unit=lot.unit, image_key=image_key, booth_id=booth.id, booth_slug=booth.slug,
-        booth_published=booth.status == BoothStatus.published,
-        producer_name=producer.name, commune=producer.commune.name, village=producer.village,
-        origin=lot.origin, produced_on=lot.produced_on, expires_on=lot.expires_on,
+        booth_published=booth.status == BoothStatus.published and not private,
+        producer_name="" if private else producer.name, commune=producer.commune.name,
+        village="" if private else producer.village, origin="" if private else lot.origin,
+        produced_on=lot.produced_on, expires_on=lot.expires_on,
         ocop_stars=stars, ocop_certificate_no=certificate, ocop_valid=valid,
-        steps=tuple(TraceStep(e.kind.value, e.occurred_at, e.place) for e in lot.events),
+        steps=tuple(TraceStep(e.kind.value, e.occurred_at, "" if private else e.place)
+                    for e in lot.events),
         withdrawn=lot.withdrawn_at is not None, withdrawal_reason=lot.withdrawal_reason,
+        producer_private=private,
     )
 
 
@@ -231,9 +243,11 @@ def resolve_digital_link(session: Session, gtin: str, lot_code: str) -> Resoluti
     return Resolution(410 if lot.withdrawn_at else 200, lot=lot, product=product)
 
 
-def epcis_document(lot: Lot, *, trace_url: str, now: datetime | None = None) -> dict:
+def epcis_document(lot: Lot, *, trace_url: str, now: datetime | None = None,
+                   private: bool = False) -> dict:
     """The batch's events as an EPCIS 2.0 JSON-LD document (ObjectEvents on the lot's
-    class-level identifier: the GTIN + lot when there is a GTIN, else the trace URL)."""
+    class-level identifier: the GTIN + lot when there is a GTIN, else the trace URL).
+    `private` (see producer_private) leaves out the places, which name the village."""
     product = lot.product
     if product.gtin:
         epc_class = f"https://id.gs1.org/01/{product.gtin}/10/{lot.lot_code}"
@@ -252,7 +266,7 @@ def epcis_document(lot: Lot, *, trace_url: str, now: datetime | None = None) -> 
                               **({"quantity": lot.quantity, "uom": lot.unit}
                                  if lot.quantity is not None else {})}],
         }
-        if event.place:
+        if event.place and not private:
             item["ocop:place"] = event.place
         events.append(item)
     created = (now or utcnow()).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

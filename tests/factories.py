@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import pyotp
@@ -12,12 +13,13 @@ from sqlalchemy import select
 
 from ocopkit.access import SYSTEM
 from ocopkit.db import utcnow
-from ocopkit.users import Role, create_user
-from onboarding.models import Commune, EthnicGroup, ProducerKind
+from ocopkit.users import Role, User, create_user
+from onboarding.models import Commune, Consent, ConsentPurpose, EthnicGroup, ProducerKind
 from onboarding.producers import ProducerData, register_producer
 
 PASSWORD = "tea-hills-of-muong-phang"  # staff: 12+ characters, not a common password
 PIN = "280417"  # producers: 6 digits, neither repeated nor in a row
+LONG_AGO = datetime(2020, 1, 1, tzinfo=timezone.utc)
 _seq = itertools.count(1)
 
 
@@ -120,12 +122,31 @@ def make_producer(session, *, commune=None, actor=SYSTEM, **overrides):
     return register_producer(session, actor, ProducerData(**values))
 
 
-def make_booth(session, *, producer=None, **overrides):
-    """A booth row built directly (shop.booths' rules are tested on their own)."""
+def make_consent(session, producer, purpose=ConsentPurpose.publish_booth, *,
+                 granted_at=LONG_AGO):
+    """A consent and its open period, given long ago (no login hashing for the witness)."""
+    from onboarding.consents import start_period
+
+    witness = User(username=f"witness{next(_seq)}", password_hash="!", role=Role.officer)
+    session.add(witness)
+    session.flush()
+    consent = Consent(producer_id=producer.id, purpose=ConsentPurpose(purpose),
+                      witness_id=witness.id, granted_at=granted_at)
+    session.add(consent)
+    session.flush()
+    start_period(session, consent)
+    return consent
+
+
+def make_booth(session, *, producer=None, consent: bool = True, **overrides):
+    """A booth row built directly (shop.booths' rules are tested on their own); a booth
+    made published comes with the publish consent it needs, unless consent=False."""
     from ocopkit.text import slugify
-    from shop.models import Booth
+    from shop.models import Booth, BoothStatus
 
     producer = producer or make_producer(session)
+    if consent and overrides.get("status") == BoothStatus.published:
+        make_consent(session, producer)
     values = {"producer_id": producer.id, "title": f"Gian hàng {producer.name}",
               "story": "Sản phẩm làm tại bản."}
     values.update(overrides)

@@ -11,7 +11,7 @@ from ocopkit import create_app
 from ocopkit.config import ROOT
 
 FLASK_AWARE = {"views.py", "order_views.py", "trace_views.py", "report_views.py", "forms.py",
-               "order_forms.py", "trace_forms.py"}
+               "order_forms.py", "trace_forms.py", "privacy_views.py"}
 CORE_DOMAIN = ("access.py", "errors.py", "text.py", "users.py", "migrate.py", "passwords.py",
                "twofactor.py", "accounts.py")
 

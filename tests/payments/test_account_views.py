@@ -87,7 +87,11 @@ def test_verified_bank_account_gives_a_static_vietqr_that_decodes(client, sessio
     from payments.models import AccountKind
     from payments.vietqr import parse_tlv
 
+    from shop.models import BoothStatus
+    from tests.factories import make_booth
+
     officer, producer = _world(session)
+    make_booth(session, producer=producer, status=BoothStatus.published)  # shown on its booth
     assert client.get(f"/payments/producers/{producer.id}/vietqr.png").status_code == 404
     account = link_account(session, officer, producer, AccountDetails(
         AccountKind.bank, "0011001932418", "GIANG A DE", bank_bin="970415"))

@@ -10,7 +10,9 @@ from ocopkit.errors import Invalid, NotFound
 from ocopkit.users import Role
 from shop import traceability
 from shop.models import LotScanDay
-from tests.factories import make_booth, make_commune, make_producer, make_product, make_user
+from tests.factories import (
+    make_booth, make_commune, make_consent, make_producer, make_product, make_user,
+)
 
 UTC = timezone.utc
 
@@ -21,6 +23,7 @@ def world(session):
     officer = make_user(session, Role.officer, communes=[commune])
     producer = make_producer(session, commune=commune, name="HTX Chè Tủa Chùa", ocop_stars=4,
                              village="Bản Háng Đề Dê")
+    make_consent(session, producer)  # the scan page names the producer only with it
     product = make_product(session, booth=make_booth(session, producer=producer),
                            name="Chè Shan Tuyết")
     return officer, product
