@@ -39,6 +39,11 @@ class Defaults:
     MEDIA_ROOT = str(INSTANCE / "media")
     PHOTO_MAX_BYTES = 10 * 1024 * 1024
     PHOTO_MAX_PIXELS = 40_000_000
+    # A database that is down or hung gives a 503 within 5 s (pages) and 2 s (/healthz).
+    DATABASE_CONNECT_TIMEOUT = 2  # seconds; libpq's minimum
+    DATABASE_STATEMENT_TIMEOUT_MS = 3000  # PostgreSQL; 0 turns it off (long CLI jobs)
+    DATABASE_POOL_TIMEOUT = 2  # seconds waiting for a free pooled connection
+    HEALTHZ_TIMEOUT_SECONDS = 1.5
 
 
 def _instance_secret_key() -> str:
