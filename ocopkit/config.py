@@ -44,6 +44,9 @@ class Defaults:
     DATABASE_STATEMENT_TIMEOUT_MS = 3000  # PostgreSQL; 0 turns it off (long CLI jobs)
     DATABASE_POOL_TIMEOUT = 2  # seconds waiting for a free pooled connection
     HEALTHZ_TIMEOUT_SECONDS = 1.5
+    REDIS_URL = ""  # abuse-limit counters: Redis when set, the database otherwise
+    ORDER_LINK_MAX_AGE_SECONDS = 24 * 3600  # the signed link that shows a buyer's details
+    RATE_LIMITS: dict = {}  # rule -> (hits, seconds), over ocopkit.limits.DEFAULT_RULES
 
 
 def _instance_secret_key() -> str:

@@ -61,6 +61,16 @@ def _error_page(status: int, message: str):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def _too_many_requests(error):
+    """The 429 page says how long to wait, and Retry-After says it to machines."""
+    seconds = getattr(error, "retry_after", None)
+    if not isinstance(seconds, int):
+        return _error_page(429, _("Too many requests. Wait a little and try again."))
+    page, status = _error_page(429, _("Too many requests from you. Wait %(minutes)s minutes "
+                                      "and try again.", minutes=max(1, -(-seconds // 60))))
+    return page, status, {"Retry-After": str(seconds)}
+
+
 def _database_unavailable(error):
     """A Vietnamese 503 that itself needs no database: the user shown is anonymous."""
     current_app.logger.warning("database unavailable: %s", type(error).__name__)
@@ -80,7 +90,6 @@ def register_errorhandlers(app) -> None:
         404: lambda: _("This page does not exist, or it is not yours to see."),
         405: lambda: _("This action is not available here."),
         413: lambda: _("The file is too large."),
-        429: lambda: _("Too many requests. Wait a little and try again."),
         500: lambda: _("Something went wrong on our side. Nothing was saved; try again."),
     }
     for status, message in messages.items():
@@ -89,6 +98,7 @@ def register_errorhandlers(app) -> None:
         CSRFError, lambda e: _error_page(400, _("The form expired. Go back, reload the page "
                                                 "and send it again.")))
     app.register_error_handler(NotFound, lambda e: _error_page(404, error_text(e)))
+    app.register_error_handler(429, _too_many_requests)
     for error in (OperationalError, InterfaceError, PoolTimeout):
         app.register_error_handler(error, _database_unavailable)
     app.register_error_handler(NotAllowed, lambda e: _error_page(403, error_text(e)))

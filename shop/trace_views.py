@@ -16,6 +16,7 @@ from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid, NotFound
 from ocopkit.forms import attach_error
 from ocopkit.i18n import error_text
+from ocopkit.limits import counting_misses
 from shop import labels, traceability
 from shop.models import Lot, Product
 from shop.trace_forms import EVENT_LABELS, EventForm, GtinForm, LotForm, WithdrawLotForm
@@ -44,12 +45,17 @@ def _scan_page(lot: Lot, status: int = 200):
     return render_template("trace/scan.html", page=page, today=today), status
 
 
+def _lot_or_404(code: str) -> Lot:
+    with counting_misses("trace_lookup"):  # trace codes can be guessed: misses count
+        lot = traceability.lot_by_trace_code(get_session(), code)
+        if lot is None:
+            abort(404)
+    return lot
+
+
 @bp.get("/t/<code>")
 def scan(code: str):
-    lot = traceability.lot_by_trace_code(get_session(), code)
-    if lot is None:
-        abort(404)
-    return _scan_page(lot)
+    return _scan_page(_lot_or_404(code))
 
 
 def _linkset(lot: Lot) -> Response:
@@ -74,9 +80,10 @@ def _linkset(lot: Lot) -> Response:
 
 @bp.get("/01/<gtin>/10/<lot_code>")
 def digital_link(gtin: str, lot_code: str):
-    result = traceability.resolve_digital_link(get_session(), gtin, lot_code)
-    if result.status == 404:
-        abort(404)
+    with counting_misses("trace_lookup"):
+        result = traceability.resolve_digital_link(get_session(), gtin, lot_code)
+        if result.status == 404:
+            abort(404)
     if result.status == 303:
         return redirect(url_for("shop.product", product_id=result.product.id), 303)
     if request.args.get("linkType") == "all":
@@ -86,9 +93,7 @@ def digital_link(gtin: str, lot_code: str):
 
 @bp.get("/t/<code>/epcis.json")
 def lot_epcis_public(code: str):
-    lot = traceability.lot_by_trace_code(get_session(), code)
-    if lot is None:
-        abort(404)
+    lot = _lot_or_404(code)
     response = jsonify(traceability.epcis_document(lot, trace_url=trace_url(lot.trace_code)))
     response.mimetype = "application/ld+json"
     return response
