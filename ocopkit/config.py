@@ -27,6 +27,7 @@ class Defaults:
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
     IMPORT_MAX_BYTES = 10 * 1024 * 1024
     PUBLIC_BASE_URL = ""
+    HSTS_SECONDS = 365 * 24 * 3600  # sent on HTTPS responses (request.is_secure)
     TRUSTED_PROXIES = 0  # reverse proxies in front of gunicorn that set X-Forwarded-*
     GATEWAY_URL = "http://127.0.0.1:8420"
     GATEWAY_KEY = "sk_test_ocopkit"
@@ -78,3 +79,10 @@ def load_config(app, overrides: dict | None = None) -> None:
     # never apply: decide here unless the environment or the caller chose explicitly.
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] not in ("development", "testing")
+    # A Secure cookie gets the __Host- prefix: browsers then refuse one set by a subdomain
+    # or over plain HTTP, or with a Domain or a narrower Path (no cookie tossing).
+    name = app.config["SESSION_COOKIE_NAME"]
+    if (app.config["SESSION_COOKIE_SECURE"] and not app.config.get("SESSION_COOKIE_DOMAIN")
+            and not name.startswith("__Host-")):
+        app.config["SESSION_COOKIE_NAME"] = f"__Host-{name}"
+        app.config["SESSION_COOKIE_PATH"] = "/"

@@ -109,6 +109,9 @@ def add_security_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
+    if request.is_secure:  # behind TLS proxies, the scheme they forward (TRUSTED_PROXIES)
+        response.headers["Strict-Transport-Security"] = (
+            f"max-age={current_app.config['HSTS_SECONDS']}; includeSubDomains")
     if current_user and current_user.is_authenticated and request.endpoint not in ("static", "shop.media"):
         response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -27,8 +27,12 @@ LABEL_COUNT_MAX = 500
 
 def trace_url(code: str) -> str:
     """The short public URL printed in the QR code."""
-    return traceability.trace_link(current_app.config.get("PUBLIC_BASE_URL") or request.host_url,
-                                   code)
+    return traceability.trace_link(_public_base(), code)
+
+
+def _public_base() -> str:
+    """The configured public address: the Host header is the client's to forge."""
+    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url
 
 
 @bp.app_template_filter("event_label")
@@ -58,20 +62,23 @@ def scan(code: str):
     return _scan_page(_lot_or_404(code))
 
 
+def _public_url(path: str) -> str:
+    return _public_base().rstrip("/") + path
+
+
 def _linkset(lot: Lot) -> Response:
     """RFC 9264 linkset of the batch's links (GS1 resolver's ?linkType=all)."""
-    anchor = request.base_url
-    scan_url = url_for("trace.scan", code=lot.trace_code, _external=True)
-    product_url = url_for("shop.product", product_id=lot.product_id, _external=True)
+    anchor = _public_url(request.path)
+    scan_url = _public_url(url_for("trace.scan", code=lot.trace_code))
+    product_url = _public_url(url_for("shop.product", product_id=lot.product_id))
     body = {"linkset": [{
         "anchor": anchor,
         "https://gs1.org/voc/defaultLink": [{"href": scan_url, "title": lot.product.name,
                                              "type": "text/html", "hreflang": ["vi", "en"]}],
         "https://gs1.org/voc/traceability": [{"href": scan_url, "type": "text/html"}],
         "https://gs1.org/voc/pip": [{"href": product_url, "type": "text/html"}],
-        "https://gs1.org/voc/epcis": [{"href": url_for(
-            "trace.lot_epcis_public", code=lot.trace_code, _external=True),
-            "type": "application/ld+json"}],
+        "https://gs1.org/voc/epcis": [{"href": _public_url(url_for(
+            "trace.lot_epcis_public", code=lot.trace_code)), "type": "application/ld+json"}],
     }]}
     response = jsonify(body)
     response.mimetype = "application/linkset+json"
