@@ -77,9 +77,12 @@ def watch(engine: Engine, *, statement_seconds: float, ping_seconds: float) -> N
         WATCHER.disarm(conn.connection.dbapi_connection)
 
     def disarm_error(context):
-        dbapi_connection = getattr(context.connection, "connection", None)
-        if dbapi_connection is not None and dbapi_connection.dbapi_connection is not None:
-            WATCHER.disarm(dbapi_connection.dbapi_connection)
+        try:
+            raw = context.connection.connection.dbapi_connection
+        except Exception:  # invalidated: nothing left to watch
+            return
+        if raw is not None:
+            WATCHER.disarm(raw)
 
     event.listen(engine, "before_cursor_execute", arm)
     event.listen(engine, "after_cursor_execute", disarm)
