@@ -17,7 +17,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    with make_engine(url).connect() as connection:
+    with make_engine(url, statement_timeout_ms=0).connect() as connection:  # long DDL
         context.configure(connection=connection, target_metadata=Base.metadata,
                           render_as_batch=True, compare_type=True)
         with context.begin_transaction():

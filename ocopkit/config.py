@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+from ocopkit import db
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
@@ -40,10 +42,9 @@ class Defaults:
     MEDIA_ROOT = str(INSTANCE / "media")
     PHOTO_MAX_BYTES = 10 * 1024 * 1024
     PHOTO_MAX_PIXELS = 40_000_000
-    # A database that is down or hung gives a 503 within 5 s (pages) and 2 s (/healthz).
-    DATABASE_CONNECT_TIMEOUT = 2  # seconds; libpq's minimum
-    DATABASE_STATEMENT_TIMEOUT_MS = 3000  # PostgreSQL; 0 turns it off (long CLI jobs)
-    DATABASE_POOL_TIMEOUT = 2  # seconds waiting for a free pooled connection
+    DATABASE_CONNECT_TIMEOUT = db.CONNECT_TIMEOUT
+    DATABASE_STATEMENT_TIMEOUT_MS = db.STATEMENT_TIMEOUT_MS
+    DATABASE_POOL_TIMEOUT = db.POOL_TIMEOUT
     HEALTHZ_TIMEOUT_SECONDS = 1.5
     REDIS_URL = ""  # abuse-limit counters: Redis when set, the database otherwise
     ORDER_LINK_MAX_AGE_SECONDS = 24 * 3600  # the signed link that shows a buyer's details
