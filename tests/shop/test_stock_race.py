@@ -63,6 +63,9 @@ def test_fifty_checkouts_through_gunicorn_sell_the_last_unit_once(session, last_
     buyers = []
     for _ in range(BUYERS):  # each buyer's cart is in its own cookie
         http = requests.Session()
+        # a fresh connection per request: an idle keep-alive one may be closed by gunicorn
+        # while the others fill their carts, and a POST is not retried
+        http.headers["Connection"] = "close"
         response = http.post(f"{gunicorn}/cart/add", allow_redirects=False, timeout=10,
                              data={"product_id": last_jar.id, "quantity": 1})
         assert response.status_code == 302
