@@ -17,7 +17,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    with make_engine(url).connect() as connection:
+    with make_engine(url, statement_timeout_ms=0).connect() as connection:  # long DDL
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # Batch mode rebuilds a table (copy, drop, rename): with foreign keys enforced,

@@ -42,11 +42,12 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from ocopkit import auth, db, i18n, models
+    from ocopkit import auth, db, i18n, limits, models
     from ocopkit.forms import csrf
 
     models.load_all()
     db.init_app(app)
+    limits.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ocopkit.access import SYSTEM
-from ocopkit.db import get_session, make_engine, transaction
+from ocopkit.db import get_session, transaction
 from ocopkit.errors import DomainError, Invalid
 from ocopkit.i18n import compile_catalogs, error_text
 
@@ -486,7 +486,7 @@ def serve(host, port, workers, demo):
         app = create_app()
         if not database_is_current(app.config["DATABASE_URL"]):
             _fail(_("The database is not up to date: run `ocopkit db upgrade` first."))
-    make_engine(app.config["DATABASE_URL"]).dispose()
+    app.extensions["ocopkit.engine"].dispose()  # no pooled connection crosses the fork
     try:
         run(app, host=host, port=port, workers=workers)
     finally:

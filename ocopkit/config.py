@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+from ocopkit import db
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
@@ -33,6 +35,7 @@ class Defaults:
     STAFF_SECOND_FACTOR_REQUIRED = True  # staff without TOTP must enrol before anything else
     IMPORT_MAX_BYTES = 10 * 1024 * 1024
     PUBLIC_BASE_URL = ""
+    HSTS_SECONDS = 365 * 24 * 3600  # sent on HTTPS responses (request.is_secure)
     TRUSTED_PROXIES = 0  # reverse proxies in front of gunicorn that set X-Forwarded-*
     GATEWAY_URL = "http://127.0.0.1:8420"
     GATEWAY_KEY = "sk_test_ocopkit"
@@ -46,6 +49,13 @@ class Defaults:
     PHOTO_MAX_BYTES = 10 * 1024 * 1024
     PHOTO_MAX_PIXELS = 40_000_000
     BUYER_DATA_DAYS = 180  # buyers' names, phones, addresses kept this long after delivery
+    DATABASE_CONNECT_TIMEOUT = db.CONNECT_TIMEOUT
+    DATABASE_STATEMENT_TIMEOUT_MS = db.STATEMENT_TIMEOUT_MS
+    DATABASE_POOL_TIMEOUT = db.POOL_TIMEOUT
+    HEALTHZ_TIMEOUT_SECONDS = 1.5
+    REDIS_URL = ""  # abuse-limit counters: Redis when set, the database otherwise
+    ORDER_LINK_MAX_AGE_SECONDS = 24 * 3600  # the signed link that shows a buyer's details
+    RATE_LIMITS: dict = {}  # rule -> (hits, seconds), over ocopkit.limits.DEFAULT_RULES
 
 
 def _instance_secret_key() -> str:
@@ -77,3 +87,10 @@ def load_config(app, overrides: dict | None = None) -> None:
     # never apply: decide here unless the environment or the caller chose explicitly.
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] not in ("development", "testing")
+    # A Secure cookie gets the __Host- prefix: browsers then refuse one set by a subdomain
+    # or over plain HTTP, or with a Domain or a narrower Path (no cookie tossing).
+    name = app.config["SESSION_COOKIE_NAME"]
+    if (app.config["SESSION_COOKIE_SECURE"] and not app.config.get("SESSION_COOKIE_DOMAIN")
+            and not name.startswith("__Host-")):
+        app.config["SESSION_COOKIE_NAME"] = f"__Host-{name}"
+        app.config["SESSION_COOKIE_PATH"] = "/"

@@ -86,14 +86,42 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+# A database that is down or hung gives a 503 within 5 s (pages) and 2 s (/healthz).
+CONNECT_TIMEOUT = 2  # seconds; libpq's minimum
+STATEMENT_TIMEOUT_MS = 3000  # PostgreSQL; 0 turns it off (long command-line jobs)
+POOL_TIMEOUT = 2  # seconds waiting for a free pooled connection
+
+
+def make_engine(url: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+                connect_timeout: int = CONNECT_TIMEOUT, pool_timeout: float = POOL_TIMEOUT
+                ) -> Engine:
+    """One engine per database URL and timeouts per process (pooling lives in the engine).
+
+    On PostgreSQL a non-zero `statement_timeout_ms` is both the server's statement_timeout
+    and, half a second later, a client-side deadline (`ocopkit.deadlines`) for a server
+    that no longer answers at all; pings, commits and rollbacks get one second."""
+    if url.startswith("sqlite"):
+        return _engine(url, 0, 0, 0.0)
+    return _engine(url, int(statement_timeout_ms), int(connect_timeout), float(pool_timeout))
+
+
 @lru_cache(maxsize=None)
-def make_engine(url: str) -> Engine:
-    """One engine per database URL per process (pooling lives in the engine)."""
+def _engine(url: str, statement_timeout_ms: int, connect_timeout: int,
+            pool_timeout: float) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    connect_args = {"connect_timeout": connect_timeout}
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    engine = create_engine(url, pool_pre_ping=True, pool_timeout=pool_timeout,
+                           connect_args=connect_args)
+    if statement_timeout_ms:
+        from ocopkit.deadlines import watch
+
+        watch(engine, statement_seconds=statement_timeout_ms / 1000 + 0.5, ping_seconds=1.0)
+    return engine
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -143,7 +171,11 @@ def init_app(app) -> None:
 
     url = app.config["DATABASE_URL"]
     ensure_sqlite_folder(url)
-    app.extensions["ocopkit.sessionmaker"] = make_sessionmaker(make_engine(url))
+    engine = make_engine(url, statement_timeout_ms=app.config["DATABASE_STATEMENT_TIMEOUT_MS"],
+                         connect_timeout=app.config["DATABASE_CONNECT_TIMEOUT"],
+                         pool_timeout=app.config["DATABASE_POOL_TIMEOUT"])
+    app.extensions["ocopkit.engine"] = engine
+    app.extensions["ocopkit.sessionmaker"] = make_sessionmaker(engine)
 
     @app.teardown_appcontext
     def _close_session(_exc):

@@ -2,6 +2,7 @@
 
 
 def load_all() -> None:
+    import ocopkit.limits  # noqa: F401
     import ocopkit.twofactor  # noqa: F401
     import ocopkit.users  # noqa: F401
     import onboarding.models  # noqa: F401

@@ -17,6 +17,7 @@ from ocopkit.db import get_session, transaction
 from ocopkit.errors import DomainError, Invalid
 from ocopkit.forms import read_import_file
 from ocopkit.i18n import error_text
+from ocopkit.limits import counting_misses
 from ocopkit.money import format_vnd
 from ocopkit.site import CONTENT_SECURITY_POLICY
 from ocopkit.users import Role
@@ -87,10 +88,15 @@ def _destination(transfer) -> str:
             f" · {transfer.holder_name}")
 
 
+def _buyers_order(db, reference: str):
+    with counting_misses("order_lookup"):  # the code is guessable: misses count
+        return order_by_reference(db, reference)
+
+
 @bp.get("/orders/<reference>/pay")
 def pay(reference: str):
     db = get_session()
-    order = order_by_reference(db, reference)
+    order = _buyers_order(db, reference)
     state = settlement.payment_state(db, order)
     if state not in (settlement.PaymentState.unpaid, settlement.PaymentState.claimed):
         return redirect(url_for("orders.confirmation", references=order.reference))
@@ -111,7 +117,7 @@ def pay(reference: str):
 @bp.post("/orders/<reference>/pay/card")
 def pay_card(reference: str):
     db = get_session()
-    order = order_by_reference(db, reference)
+    order = _buyers_order(db, reference)
     form = CardForm()
     back = redirect(url_for("pay.pay", reference=order.reference))
     test_card = form.test_card.data if current_app.config["GATEWAY_TEST_CARDS"] else None
@@ -143,7 +149,7 @@ def pay_card(reference: str):
 @bp.post("/orders/<reference>/pay/claim")
 def claim_transfer(reference: str):
     db = get_session()
-    order = order_by_reference(db, reference)
+    order = _buyers_order(db, reference)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -159,7 +165,7 @@ def claim_transfer(reference: str):
 @bp.get("/orders/<reference>/vietqr.png")
 def order_vietqr(reference: str):
     db = get_session()
-    order = order_by_reference(db, reference)
+    order = _buyers_order(db, reference)
     transfer = transfers.transfer_of(db, order.id)
     if transfer is None or not transfers.is_payable(transfer):
         abort(404)

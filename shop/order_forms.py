@@ -44,3 +44,9 @@ class CheckoutForm(FlaskForm):
 
 class OrderActionForm(FlaskForm):
     """Only the CSRF token: the action is in the URL."""
+
+
+class BuyerPhoneForm(FlaskForm):
+    """The order code plus the buyer's phone number show the delivery details."""
+    phone = PhoneField(_l("Phone number given with the order"),
+                       validators=[DataRequired(), Length(max=20)])

@@ -4,9 +4,12 @@ money (expected transfers, cash at delivery) is payments' work, done in the same
 transaction."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -15,13 +18,16 @@ from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid, NotFound
 from ocopkit.forms import attach_error
 from ocopkit.i18n import error_text
+from ocopkit.limits import count_hit, counting_misses
 from ocopkit.users import Role
 from shop import orders
 from shop.catalogue import public_product
 from payments.settlement import after_status_change
 from payments.transfers import expect_transfers
 from shop.models import Booth, OrderStatus, PaymentMethod, Product
-from shop.order_forms import CartAddForm, CartUpdateForm, CheckoutForm, OrderActionForm
+from shop.order_forms import (
+    BuyerPhoneForm, CartAddForm, CartUpdateForm, CheckoutForm, OrderActionForm,
+)
 
 bp = Blueprint("orders", __name__)
 CART_KEY = "cart"
@@ -123,6 +129,7 @@ def checkout():
     form = CheckoutForm()
     status = 200
     if form.validate_on_submit():
+        count_hit("checkout")
         db = get_session()
         try:
             with transaction(db):
@@ -144,8 +151,7 @@ def checkout():
             session.pop(CART_KEY, None)
             if len(placed) == 1 and placed[0].payment_method != PaymentMethod.cash:
                 return redirect(url_for("pay.pay", reference=placed[0].reference))
-            references = REFERENCE_SEPARATOR.join(o.reference for o in placed)
-            return redirect(url_for("orders.confirmation", references=references))
+            return redirect(details_url(REFERENCE_SEPARATOR.join(o.reference for o in placed)))
     elif form.is_submitted():
         status = 422
     lines, total = _cart_lines(cart)
@@ -153,17 +159,65 @@ def checkout():
                            total_vnd=total), status
 
 
-@bp.get("/orders/<references>")
-def confirmation(references: str):
+def _details_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="order-details")
+
+
+def details_url(references: str) -> str:
+    """The order page with a signed, expiring grant to see the buyer's details."""
+    return url_for("orders.confirmation", references=references,
+                   k=_details_signer().dumps(references))
+
+
+def _link_grants(references: str) -> bool:
+    token = request.args.get("k")
+    if not token:
+        return False
+    try:
+        signed = _details_signer().loads(
+            token, max_age=current_app.config["ORDER_LINK_MAX_AGE_SECONDS"])
+    except BadSignature:  # forged, or expired (SignatureExpired)
+        return False
+    return signed == references
+
+
+def _orders_by_code(references: str):
+    """The orders of a page address ("A-B"); unknown codes count against the address."""
     parts = references.split(REFERENCE_SEPARATOR)
     if not 1 <= len(parts) <= orders.MAX_LINES:
         abort(404)
     db = get_session()
-    placed = [orders.order_by_reference(db, part) for part in parts]  # NotFound -> 404
-    response = render_template("orders/confirmation.html", orders=placed,
+    with counting_misses("order_lookup"):
+        return [orders.order_by_reference(db, part) for part in parts]  # NotFound -> 404
+
+
+@bp.get("/orders/<references>")
+def confirmation(references: str):
+    """Status for whoever has the code; the buyer's name, phone and address only for the
+    producer's staff, a signed link, or the code plus the buyer's phone number."""
+    placed = _orders_by_code(references)
+    canonical = REFERENCE_SEPARATOR.join(o.reference for o in placed)
+    db = get_session()
+    granted = _link_grants(canonical)
+    details = {o.id: granted or orders.can_see_buyer(db, current_user, o) for o in placed}
+    response = render_template("orders/confirmation.html", orders=placed, details=details,
+                               references=canonical, phone_form=BuyerPhoneForm(),
                                total_vnd=sum(o.total_vnd for o in placed))
-    # the page shows the buyer's own details: keep it out of shared caches
+    # the page may show the buyer's own details: keep it out of shared caches
     return response, 200, {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
+
+
+@bp.post("/orders/<references>/details")
+def confirmation_details(references: str):
+    placed = _orders_by_code(references)
+    canonical = REFERENCE_SEPARATOR.join(o.reference for o in placed)
+    form = BuyerPhoneForm()
+    if form.validate_on_submit() and all(orders.is_buyer_phone(o, form.phone.data)
+                                         for o in placed):
+        return redirect(details_url(canonical), 303)
+    count_hit("order_lookup")  # a wrong phone number is a guess too
+    flash(_("This phone number is not the one given with the order."), "error")
+    return redirect(url_for("orders.confirmation", references=canonical), 303)
 
 
 # --- management ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ last unit and both buy it (docs: security.md, trap 1).
 """
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -205,6 +206,21 @@ def order_by_reference(session: Session, reference: str) -> Order:
     if order is None:
         raise NotFound(N_("No order with this reference."))
     return order
+
+
+def is_buyer_phone(order: Order, phone: str) -> bool:
+    """Is `phone`, as typed, the number the buyer gave? (constant-time comparison)"""
+    try:
+        typed = normalise_phone(phone)
+    except Invalid:
+        return False
+    return typed is not None and hmac.compare_digest(typed, order.buyer_phone)
+
+
+def can_see_buyer(session: Session, actor, order: Order) -> bool:
+    """Staff of the order's producer see the buyer's name, phone and address."""
+    producer = _producer_of(session, order)
+    return producer is not None and can_manage_producer(actor, producer)
 
 
 # --- the order's life ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid, NotFound
 from ocopkit.forms import attach_error
 from ocopkit.i18n import error_text
+from ocopkit.limits import counting_misses
 from shop import labels, traceability
 from shop.models import Lot, Product
 from shop.trace_forms import EVENT_LABELS, EventForm, GtinForm, LotForm, WithdrawLotForm
@@ -26,8 +27,12 @@ LABEL_COUNT_MAX = 500
 
 def trace_url(code: str) -> str:
     """The short public URL printed in the QR code."""
-    return traceability.trace_link(current_app.config.get("PUBLIC_BASE_URL") or request.host_url,
-                                   code)
+    return traceability.trace_link(_public_base(), code)
+
+
+def _public_base() -> str:
+    """The configured public address: the Host header is the client's to forge."""
+    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url
 
 
 @bp.app_template_filter("event_label")
@@ -44,28 +49,36 @@ def _scan_page(lot: Lot, status: int = 200):
     return render_template("trace/scan.html", page=page, today=today), status
 
 
+def _lot_or_404(code: str) -> Lot:
+    with counting_misses("trace_lookup"):  # trace codes can be guessed: misses count
+        lot = traceability.lot_by_trace_code(get_session(), code)
+        if lot is None:
+            abort(404)
+    return lot
+
+
 @bp.get("/t/<code>")
 def scan(code: str):
-    lot = traceability.lot_by_trace_code(get_session(), code)
-    if lot is None:
-        abort(404)
-    return _scan_page(lot)
+    return _scan_page(_lot_or_404(code))
+
+
+def _public_url(path: str) -> str:
+    return _public_base().rstrip("/") + path
 
 
 def _linkset(lot: Lot) -> Response:
     """RFC 9264 linkset of the batch's links (GS1 resolver's ?linkType=all)."""
-    anchor = request.base_url
-    scan_url = url_for("trace.scan", code=lot.trace_code, _external=True)
-    product_url = url_for("shop.product", product_id=lot.product_id, _external=True)
+    anchor = _public_url(request.path)
+    scan_url = _public_url(url_for("trace.scan", code=lot.trace_code))
+    product_url = _public_url(url_for("shop.product", product_id=lot.product_id))
     body = {"linkset": [{
         "anchor": anchor,
         "https://gs1.org/voc/defaultLink": [{"href": scan_url, "title": lot.product.name,
                                              "type": "text/html", "hreflang": ["vi", "en"]}],
         "https://gs1.org/voc/traceability": [{"href": scan_url, "type": "text/html"}],
         "https://gs1.org/voc/pip": [{"href": product_url, "type": "text/html"}],
-        "https://gs1.org/voc/epcis": [{"href": url_for(
-            "trace.lot_epcis_public", code=lot.trace_code, _external=True),
-            "type": "application/ld+json"}],
+        "https://gs1.org/voc/epcis": [{"href": _public_url(url_for(
+            "trace.lot_epcis_public", code=lot.trace_code)), "type": "application/ld+json"}],
     }]}
     response = jsonify(body)
     response.mimetype = "application/linkset+json"
@@ -74,9 +87,10 @@ def _linkset(lot: Lot) -> Response:
 
 @bp.get("/01/<gtin>/10/<lot_code>")
 def digital_link(gtin: str, lot_code: str):
-    result = traceability.resolve_digital_link(get_session(), gtin, lot_code)
-    if result.status == 404:
-        abort(404)
+    with counting_misses("trace_lookup"):
+        result = traceability.resolve_digital_link(get_session(), gtin, lot_code)
+        if result.status == 404:
+            abort(404)
     if result.status == 303:
         return redirect(url_for("shop.product", product_id=result.product.id), 303)
     if request.args.get("linkType") == "all":
@@ -86,13 +100,10 @@ def digital_link(gtin: str, lot_code: str):
 
 @bp.get("/t/<code>/epcis.json")
 def lot_epcis_public(code: str):
-    db = get_session()
-    lot = traceability.lot_by_trace_code(db, code)
-    if lot is None:
-        abort(404)
+    lot = _lot_or_404(code)
     response = jsonify(traceability.epcis_document(
         lot, trace_url=trace_url(lot.trace_code),
-        private=traceability.producer_private(db, lot)))
+        private=traceability.producer_private(get_session(), lot)))
     response.mimetype = "application/ld+json"
     return response
 

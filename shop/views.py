@@ -16,6 +16,7 @@ from ocopkit.db import get_session, transaction, utcnow
 from ocopkit.errors import Invalid, N_, NotAllowed, NotFound, Stale
 from ocopkit.forms import attach_error
 from ocopkit.i18n import error_text
+from ocopkit.limits import count_hit
 from ocopkit.urls import db_id
 from onboarding.producers import get_producer
 from shop import booths, catalogue
@@ -233,6 +234,7 @@ def booth_cover(booth_id: int):
     if not form.validate_on_submit():
         flash(_("Choose a photo first."), "error")
     else:
+        count_hit("photo_upload", per="user")
         try:
             with transaction(db):
                 booths.set_cover_photo(db, current_user, booth, form.photo.data.read(),
@@ -275,6 +277,8 @@ def _save_product(db, form, booth, product):
     """Create or update the product and add the uploaded photo, all or nothing."""
     upload = form.photo.data
     data = upload.read() if upload and getattr(upload, "filename", "") else None
+    if data:
+        count_hit("photo_upload", per="user")
     media_root, image = current_app.config["MEDIA_ROOT"], None
     try:
         with transaction(db):

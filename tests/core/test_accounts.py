@@ -124,8 +124,8 @@ def test_managing_users_needs_a_recent_password(client, session, admin):
 
 def _producer_world(session):
     commune = make_commune(session)
-    officer = make_user(session, Role.officer, username="mai", communes=[commune])
-    stranger = make_user(session, Role.officer, username="lan")
+    make_user(session, Role.officer, username="mai", communes=[commune])
+    make_user(session, Role.officer, username="lan")
     producer = make_producer(session, commune=commune, phone="0912000001")
     make_user(session, Role.producer, username="0912000001", producer=producer)
     session.commit()

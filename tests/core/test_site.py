@@ -105,6 +105,37 @@ def test_session_cookie_is_secure_httponly_lax_in_production(engine, database_ur
     assert "samesite=lax" in attributes
 
 
+def test_session_cookie_has_the_host_prefix_over_https_behind_a_trusted_proxy(
+        engine, database_url, session):
+    make_user(session, Role.admin, username="host-admin")
+    session.commit()
+    app = _app(database_url, ENV="production", TRUSTED_PROXIES=1)
+    response = app.test_client().post(
+        "/login", data={"username": "host-admin", "password": PASSWORD},
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"})
+    assert response.status_code == 302
+    [header] = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("__Host-")]
+    attributes = [part.strip().lower() for part in header.split(";")]
+    assert header.startswith("__Host-ocopkit_session=")
+    assert "secure" in attributes and "path=/" in attributes
+    assert not any(a.startswith("domain=") for a in attributes)
+    assert response.headers["Strict-Transport-Security"] == (
+        "max-age=31536000; includeSubDomains")
+
+
+def test_hsts_only_over_https_and_a_forged_scheme_is_not_https(engine, database_url):
+    direct = _app(database_url, ENV="production").test_client()
+    assert "Strict-Transport-Security" not in direct.get("/login").headers
+    forged = direct.get("/login", headers={"X-Forwarded-Proto": "https"})  # no trusted proxy
+    assert "Strict-Transport-Security" not in forged.headers
+    tls = direct.get("/login", base_url="https://ocop.example.vn")
+    assert tls.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_development_keeps_the_plain_cookie_name(engine, database_url):
+    assert _app(database_url, ENV="development").config["SESSION_COOKIE_NAME"] == "ocopkit_session"
+
+
 def test_session_cookie_is_not_secure_in_development(engine, database_url, session):
     attributes = _login_set_cookie(_app(database_url, ENV="development"), session)
     assert "secure" not in attributes

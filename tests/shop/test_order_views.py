@@ -220,3 +220,85 @@ def test_checkout_refuses_a_missing_csrf_token(engine, database_url, market):
                                               "csrf_token": token.group(1) or token.group(2)})
     assert response.status_code == 302
     assert "Chè Shan Tuyết" in client.get("/cart").get_data(as_text=True)
+
+
+# --- who sees the buyer's name, phone and address ---------------------------------------------
+
+BUYER_DETAILS = ("Trần Thị Bình", "0987654321", "5 Trần Phú, Đà Lạt")
+
+
+def _shows_buyer(page: str) -> bool:
+    shown = [value in page for value in BUYER_DETAILS]
+    assert all(shown) or not any(shown), shown  # all three, or none
+    return all(shown)
+
+
+def test_code_alone_shows_the_status_but_not_the_buyer(client, session, market, english):
+    [order] = place_order(session, lines=[(market.tea.id, 1)], **CHECKOUT)
+    session.commit()
+    page = client.get(f"/orders/{order.reference}").get_data(as_text=True)
+    assert order.reference in page and "New" in page and "120.000 ₫" in page
+    assert not _shows_buyer(page)
+    assert "enter the phone number given with the order" in page
+
+
+def test_checkout_leads_to_a_signed_link_that_shows_the_buyer(client, session, market, english):
+    client.post("/cart/add", data={"product_id": market.tea.id, "quantity": 1})
+    response = client.post("/checkout", data=CHECKOUT)
+    assert "k=" in response.headers["Location"]
+    assert _shows_buyer(client.get(response.headers["Location"]).get_data(as_text=True))
+    [order] = _orders(session)
+    assert not _shows_buyer(client.get(f"/orders/{order.reference}").get_data(as_text=True))
+
+
+def test_code_and_the_buyers_phone_show_the_buyer(client, session, market, english):
+    [order] = place_order(session, lines=[(market.tea.id, 1)], **CHECKOUT)
+    session.commit()
+    response = client.post(f"/orders/{order.reference}/details",
+                           data={"phone": "+84 987 654 321"})
+    assert response.status_code == 303
+    assert _shows_buyer(client.get(response.headers["Location"]).get_data(as_text=True))
+
+
+def test_a_wrong_phone_shows_nothing_more(client, session, market, english):
+    [order] = place_order(session, lines=[(market.tea.id, 1)], **CHECKOUT)
+    session.commit()
+    response = client.post(f"/orders/{order.reference}/details", data={"phone": "0912345678"},
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "not the one given with the order" in page and not _shows_buyer(page)
+
+
+def _signed(app, references: str, *, age_seconds: int = 0, secret: str = "test-secret") -> str:
+    import time
+    from unittest import mock
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    signer = URLSafeTimedSerializer(secret, salt="order-details")
+    with mock.patch("itsdangerous.timed.time.time", return_value=time.time() - age_seconds):
+        return signer.dumps(references)
+
+
+def test_expired_forged_or_borrowed_signatures_show_nothing(app, client, session, market,
+                                                           english):
+    tea_order, honey_order = _two_orders(session, market)
+    ref = tea_order.reference
+    assert _shows_buyer(client.get(f"/orders/{ref}?k={_signed(app, ref)}").get_data(as_text=True))
+    day = app.config["ORDER_LINK_MAX_AGE_SECONDS"]
+    for token in (_signed(app, ref, age_seconds=day + 60),  # expired
+                  _signed(app, ref, secret="not-the-secret"),  # forged
+                  _signed(app, honey_order.reference),  # another order's link
+                  _signed(app, ref)[:-2] + "xx"):  # tampered
+        page = client.get(f"/orders/{ref}?k={token}").get_data(as_text=True)
+        assert ref in page and not _shows_buyer(page), token
+
+
+def test_the_producers_staff_see_the_buyer_others_do_not(client, session, market, login,
+                                                        english):
+    tea_order, _ = _two_orders(session, market)
+    login("officer_b")
+    assert not _shows_buyer(client.get(f"/orders/{tea_order.reference}").get_data(as_text=True))
+    client.post("/logout")
+    login("tea")
+    assert _shows_buyer(client.get(f"/orders/{tea_order.reference}").get_data(as_text=True))

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -16,8 +12,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from ocopkit.config import ROOT
 from shop.models import BoothStatus, Order, OrderLine, Product
+from tests import appserver
 from tests.factories import make_booth, make_product, make_producer
 from tests.shop.race_worker import BUYER, buy
 
@@ -54,47 +50,22 @@ def test_fifty_buyers_in_five_processes_buy_the_last_unit_once(session, database
     assert _counts(session, last_jar) == (1, 1, 0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn(database_url):
-    port = _free_port()
     config = {"ENV": "testing", "TESTING": True, "DATABASE_URL": database_url,
-              "SECRET_KEY": "race-secret", "WTF_CSRF_ENABLED": False}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(PROCESSES), "--threads", "4",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-         f"ocopkit:create_app({config!r})"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60  # a loaded 2-core machine starts 5 workers slowly
-    while True:
-        try:
-            if requests.get(f"{base}/healthz", timeout=3).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.time() > deadline:
-            process.kill()
-            pytest.fail(f"gunicorn did not start: {process.stderr.read().decode()[-2000:]}")
-        time.sleep(0.2)
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+              "SECRET_KEY": "race-secret", "WTF_CSRF_ENABLED": False,
+              "RATE_LIMITS": {"checkout": (BUYERS, 600)}}  # all buyers share one address
+    with appserver.gunicorn(config, workers=PROCESSES, threads=4) as base:
+        yield base
 
 
 def test_fifty_checkouts_through_gunicorn_sell_the_last_unit_once(session, last_jar, gunicorn):
     buyers = []
     for _ in range(BUYERS):  # each buyer's cart is in its own cookie
         http = requests.Session()
+        # a fresh connection per request: an idle keep-alive one may be closed by gunicorn
+        # while the others fill their carts, and a POST is not retried
+        http.headers["Connection"] = "close"
         response = http.post(f"{gunicorn}/cart/add", allow_redirects=False, timeout=10,
                              data={"product_id": last_jar.id, "quantity": 1})
         assert response.status_code == 302

@@ -86,6 +86,19 @@ def test_resolver_answers_like_gs1s(client, lot):
     assert links["https://gs1.org/voc/defaultLink"][0]["href"].endswith(f"/t/{item.trace_code}")
 
 
+def test_linkset_uses_the_public_address_not_a_forged_host(app, client, lot):
+    _, item = lot
+    app.config["PUBLIC_BASE_URL"] = "https://ocop.example.vn"
+    response = client.get("/01/04006381333931/10/L2026A1?linkType=all",
+                          headers={"Host": "evil.example"})
+    links = response.get_json()["linkset"][0]
+    hrefs = [links["anchor"]] + [link["href"] for key, value in links.items()
+                                 if key != "anchor" for link in value]
+    assert len(hrefs) == 5 and "evil" not in response.get_data(as_text=True)
+    assert all(h.startswith("https://ocop.example.vn/") for h in hrefs), hrefs
+    assert links["anchor"] == "https://ocop.example.vn/01/04006381333931/10/L2026A1"
+
+
 def test_unknown_trace_code_is_404(client, lot):
     assert client.get("/t/ZZZZZZZZ").status_code == 404
 
