@@ -1,7 +1,7 @@
 """consent periods and the erasure log
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-02 14:15:00
 
 Every existing consent row becomes one period (granted_at .. withdrawn_at), so reports
@@ -14,7 +14,7 @@ import ocopkit.db
 
 
 revision = '0013'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """rate counters shared by every worker (abuse limits beyond login)
 
 Revision ID: 0015
-Revises: 0007
+Revises: 0013
 Create Date: 2026-12-02 14:35:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import ocopkit.db
 
 
 revision = '0015'
-down_revision = '0007'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
