@@ -11,7 +11,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ocopkit.auth import role_required
+from ocopkit.auth import reauth_required, role_required
 from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid
 from ocopkit.forms import attach_error
@@ -87,6 +87,7 @@ def data_json(producer_id: int):
 
 @bp.route("/producers/<int:producer_id>/erase", methods=["GET", "POST"])
 @role_required(Role.admin)
+@reauth_required()
 def erase(producer_id: int):
     db = get_session()
     producer = producers.get_producer(db, current_user, producer_id)

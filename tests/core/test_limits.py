@@ -20,7 +20,7 @@ from shop import traceability
 from shop.models import BoothStatus, Order
 from tests import appserver
 from tests.concurrency import run_together
-from tests.factories import make_booth, make_commune, make_producer, make_product, make_user
+from tests.factories import log_in, make_booth, make_commune, make_producer, make_product, make_user
 from tests.shop.booth_data import jpeg, make_shop, photo_modules
 from tests.shop.test_order_views import CHECKOUT
 
@@ -137,14 +137,14 @@ def test_photo_uploads_are_limited_per_user(engine, database_url, session, tmp_p
                            content_type="multipart/form-data")
 
     first = app.test_client()
-    first.post("/login", data={"username": shop.officer.username, "password": "secret-pass"})
+    log_in(first, session, shop.officer.username)
     assert [upload(first, shop.booth).status_code for _ in range(3)] == [302, 302, 429]
     files = len(list(tmp_path.glob("*.webp")))
     refused = upload(first, shop.booth)
     assert TOO_MANY in refused.get_data(as_text=True) and refused.headers["Retry-After"]
     assert len(list(tmp_path.glob("*.webp"))) == files  # nothing processed or written
     second = app.test_client()  # another officer, same address: not counted together
-    second.post("/login", data={"username": other.officer.username, "password": "secret-pass"})
+    log_in(second, session, other.officer.username)
     assert upload(second, other.booth).status_code == 302
 
 

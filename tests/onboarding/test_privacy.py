@@ -15,7 +15,7 @@ from ocopkit.cli import cli
 from ocopkit.db import Base
 from ocopkit.users import Role
 from onboarding import reporting
-from onboarding.models import ChangeRecord, Consent, ConsentPurpose, Erasure
+from onboarding.models import ChangeRecord, Consent, ConsentPurpose, Erasure, Producer
 from onboarding.producers import give_login, record_consent, record_training
 from payments.accounts import AccountDetails, link_account, verify_account
 from payments.models import AccountKind, Channel, EntryKind, EntryStatus, LedgerEntry
@@ -23,7 +23,7 @@ from shop import booths, traceability
 from shop.booths import ProductData
 from shop.models import Order, OrderStatus
 from shop.orders import place_order, purge_buyer_data
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, PIN, make_user
 from tests.shop.booth_data import jpeg, make_shop
 
 NAME, REP, PHONE = "Hộ Giàng A Dế", "Giàng A Dế", "0912345678"
@@ -71,7 +71,7 @@ def household(session, app):
                             occurred_at=datetime.now(timezone.utc) - timedelta(days=3),
                             reference="R-1"))
     [order] = place_order(session, lines=[(product.id, 2)], **CHECKOUT)
-    login = give_login(session, shop.officer, shop.producer, password=PASSWORD)
+    login = give_login(session, shop.officer, shop.producer, password=PIN)
     session.commit()
     shop.product, shop.order, shop.login, shop.lot = product, order, login, lot
     return shop
@@ -98,7 +98,7 @@ def test_the_household_withdraws_a_consent_itself(client, session, household, lo
 
 def test_another_household_cannot_withdraw_or_read(client, session, household, login):
     other = make_shop(session)
-    give_login(session, other.officer, other.producer, password=PASSWORD, username="khac")
+    give_login(session, other.officer, other.producer, password=PIN, username="khac")
     session.commit()
     login("khac")
     pid = household.producer.id
@@ -259,3 +259,17 @@ def test_privacy_notice_says_what_why_and_how_long(client):
     english = client.get("/privacy?lang=en").get_data(as_text=True)
     assert "180 days" in english and "<script" not in english
     assert 'href="/privacy"' in client.get("/").get_data(as_text=True)
+
+
+def test_erasing_needs_the_admins_password_typed_again(client, session, household, login):
+    admin = make_user(session, Role.admin)
+    session.commit()
+    login(admin.username)
+    with client.session_transaction() as cookie:
+        cookie["reauth_at"] -= 6 * 60
+    response = client.post(f"/producers/{household.producer.id}/erase",
+                           data={"reason": "household asked", "confirmed": "y"})
+    assert response.headers["Location"].startswith("/reauth")
+    assert session.scalar(select(Erasure.id)) is None
+    session.expire_all()
+    assert session.get(Producer, household.producer.id).name == NAME
