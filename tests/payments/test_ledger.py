@@ -344,6 +344,7 @@ def test_payout_form_errors_give_422_and_write_nothing(client, session, login, d
                                                       app_at_gateway, gateway):
     w = _world(session, gateway)
     login(w.officer.username)
+    data = dict(data)  # the parameter is shared by every run of the test
     account = {"pending": w.pending, "other": w.other_account}.get(data.pop("account", None),
                                                                    w.account)
     response = client.post(f"/payments/producers/{w.producer.id}/payouts",

@@ -38,3 +38,22 @@ def test_bad_signatures_are_refused(header, body, now):
 def test_no_secret_configured_refuses_everything():
     with pytest.raises(SignatureError):
         verify_signature(BODY, sign(BODY, "", NOW), "", NOW)
+
+
+@pytest.mark.parametrize("header, reason", [
+    (None, "missing signature"),
+    ("t=abc,v1=00", "malformed signature header"),
+    (sign(BODY, SECRET, NOW), "timestamp outside the tolerance"),
+    (sign(BODY, "forged", NOW - 300), "signature does not match"),
+])
+def test_a_refusal_says_why_for_the_log(header, reason):
+    now = NOW + 301 if reason.startswith("timestamp") else NOW
+    with pytest.raises(SignatureError) as refused:
+        verify_signature(BODY, header, SECRET, now)
+    assert str(refused.value) == reason
+
+
+def test_the_tolerance_is_inclusive_to_the_second():
+    header = sign(BODY, SECRET, NOW)
+    assert verify_signature(BODY, header, SECRET, NOW + 300) == NOW
+    assert verify_signature(BODY, header, SECRET, NOW - 300) == NOW

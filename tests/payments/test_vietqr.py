@@ -42,3 +42,11 @@ def test_purpose_loses_its_marks_keeps_its_case_and_is_cut_at_25():
 def test_bad_input_is_refused(kwargs):
     with pytest.raises(Invalid):
         vietqr_payload(**kwargs)
+
+
+def test_an_emv_field_holds_at_most_99_characters():
+    from payments.vietqr import _tlv
+
+    assert parse_tlv(_tlv("08", "x" * 99)) == {"08": "x" * 99}
+    with pytest.raises(ValueError):
+        _tlv("08", "x" * 100)
