@@ -16,7 +16,7 @@ from payments.models import AccountKind
 from shop import traceability
 from shop.models import Order, Product
 from tests.browser.conftest import check_out
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, totp_code
 from tests.shop.booth_data import published_shop
 
 
@@ -59,6 +59,8 @@ def test_withdrawn_consent_hides_sells_and_counts_nothing(live_server, browser, 
     officer.goto(f"{live_server}/login")
     officer.fill("#username", shop.officer.username)
     officer.fill("#password", PASSWORD)
+    officer.click("button[type=submit]")
+    officer.fill("#code", totp_code(session, shop.officer.username))
     officer.click("button[type=submit]")
     assert _booth_and_payment(officer, live_server) == 1
     officer.goto(f"{live_server}/producers/{shop.producer.id}")
