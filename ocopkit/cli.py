@@ -331,7 +331,7 @@ def labels_command(trace_code, count, fmt, out):
     if not base:
         _fail(_("Set OCOPKIT_PUBLIC_BASE_URL (the site's address) so the QR codes lead "
                 "to it."))
-    data = traceability.lot_label(lot, traceability.trace_link(base, lot.trace_code))
+    data = traceability.lot_label(lot, base)
     per_image = labels.SHEET_COLUMNS * labels.SHEET_ROWS if fmt == "a4" else 1
     images = []
     with click.progressbar(length=count, label=_("Drawing labels"), file=sys.stderr) as bar:

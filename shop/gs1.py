@@ -1,9 +1,14 @@
 """GS1 identifiers: GTIN check digits and Digital Link paths."""
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 from ocopkit.errors import Invalid, N_
 
 GTIN_LENGTHS = (8, 12, 13, 14)
+# AI (10) batch/lot: 1 to 20 characters of GS1 AI encodable character set 82.
+_BATCH = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
 
 
 def check_digit(body: str) -> int:
@@ -22,6 +27,24 @@ def normalise_gtin(text: str) -> str:
     return digits.zfill(14)
 
 
-def digital_link_path(gtin14: str, lot: str) -> str:
-    """The GS1 Digital Link path of a batch: /01/<gtin14>/10/<lot>."""
-    return f"/01/{gtin14}/10/{lot}"
+def check_batch(text: str) -> str:
+    """An AI (10) batch/lot value as given; Invalid unless it is 1–20 characters of CSET 82."""
+    if not _BATCH.fullmatch(text or ""):
+        raise Invalid("lot_code", N_("A batch number has 1 to 20 GS1 characters."))
+    return text
+
+
+def digital_link_path(gtin14: str, lot: str | None = None) -> str:
+    """The GS1 Digital Link path of a product (/01/<gtin14>) or of a batch
+    (/01/<gtin14>/10/<lot>, the lot percent-encoded as the URI syntax requires)."""
+    path = f"/01/{gtin14}"
+    return path if lot is None else f"{path}/10/{quote(lot, safe='')}"
+
+
+VOC = "https://gs1.org/voc/"
+VOC_PREFIX = "gs1:"
+
+
+def link_type_uri(text: str) -> str:
+    """A linkType as its full relation URI: `gs1:pip` and `https://gs1.org/voc/pip` alike."""
+    return VOC + text[len(VOC_PREFIX):] if text.startswith(VOC_PREFIX) else text

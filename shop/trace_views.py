@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from flask import (
-    Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
-    request, send_file, url_for,
+    Blueprint, Response, abort, current_app, flash, jsonify, make_response, redirect,
+    render_template, request, send_file, url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -18,6 +18,7 @@ from ocopkit.forms import attach_error
 from ocopkit.i18n import error_text
 from ocopkit.limits import counting_misses
 from shop import labels, traceability
+from shop.gs1 import VOC, VOC_PREFIX, digital_link_path, link_type_uri
 from shop.models import Lot, Product
 from shop.trace_forms import EVENT_LABELS, EventForm, GtinForm, LotForm, WithdrawLotForm
 
@@ -66,36 +67,103 @@ def _public_url(path: str) -> str:
     return _public_base().rstrip("/") + path
 
 
-def _linkset(lot: Lot) -> Response:
-    """RFC 9264 linkset of the batch's links (GS1 resolver's ?linkType=all)."""
-    anchor = _public_url(request.path)
-    scan_url = _public_url(url_for("trace.scan", code=lot.trace_code))
-    product_url = _public_url(url_for("shop.product", product_id=lot.product_id))
-    body = {"linkset": [{
-        "anchor": anchor,
-        "https://gs1.org/voc/defaultLink": [{"href": scan_url, "title": lot.product.name,
-                                             "type": "text/html", "hreflang": ["vi", "en"]}],
-        "https://gs1.org/voc/traceability": [{"href": scan_url, "type": "text/html"}],
-        "https://gs1.org/voc/pip": [{"href": product_url, "type": "text/html"}],
-        "https://gs1.org/voc/epcis": [{"href": _public_url(url_for(
-            "trace.lot_epcis_public", code=lot.trace_code)), "type": "application/ld+json"}],
-    }]}
-    response = jsonify(body)
-    response.mimetype = "application/linkset+json"
+RESOLVER_ENDPOINTS = {"trace.digital_link", "trace.gs1resolver"}
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    """GS1 resolvers SHALL support CORS: a scanning web app on another site reads the
+    answer, its Link header and the Location of a redirect."""
+    if request.endpoint in RESOLVER_ENDPOINTS:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response.headers["Access-Control-Expose-Headers"] = "Link, Location, Content-Type"
     return response
 
 
+def _link(href: str, title: str | None = None, mimetype: str = "text/html") -> dict:
+    link = {"href": href, "type": mimetype}
+    if title:
+        link.update(title=title, hreflang=["vi", "en"])
+    return link
+
+
+def _links(result: traceability.Resolution) -> dict[str, list[dict]]:
+    """The resolver's links by GS1 link type. Titles name the product, never the producer
+    (a producer without the publish consent stays unnamed: producer_private)."""
+    product = result.product
+    product_url = _public_url(url_for("shop.product", product_id=product.id))
+    lot = result.lot
+    if lot is None:
+        return {VOC + "defaultLink": [_link(product_url, product.name)],
+                VOC + "pip": [_link(product_url, product.name)]}
+    scan_url = _public_url(url_for("trace.scan", code=lot.trace_code))
+    links = {
+        VOC + "defaultLink": [_link(scan_url, product.name)],
+        VOC + "traceability": [_link(scan_url)],
+        VOC + "pip": [_link(product_url)],
+        VOC + "epcis": [_link(_public_url(url_for("trace.lot_epcis_public",
+                                                  code=lot.trace_code)), None,
+                              "application/ld+json")],
+    }
+    if lot.withdrawn_at is not None:
+        links[VOC + "recallStatus"] = [_link(scan_url, _(
+            "Batch withdrawn: %(reason)s", reason=lot.withdrawal_reason))]
+    return links
+
+
+def _bad_key(error: Invalid):
+    """400, as GS1 Digital Link requires for a malformed key, in HTML or JSON as asked."""
+    title, detail = _("This GS1 Digital Link is not valid."), error_text(error)
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == \
+            "application/json":
+        return jsonify(status=400, title=title, detail=detail), 400
+    return render_template("errors/error.html", status=400,
+                           message=f"{title} {detail}"), 400
+
+
+def _answer(result: traceability.Resolution, anchor: str):
+    links = _links(result)
+    link_type = request.args.get("linkType")
+    if link_type == "all":  # RFC 9264 linkset
+        response = jsonify({"linkset": [{"anchor": anchor, **links}]})
+        response.mimetype = "application/linkset+json"
+        return response
+    if link_type:
+        targets = links.get(link_type_uri(link_type)) or abort(404)
+        return redirect(targets[0]["href"], 307)
+    if result.lot is None:
+        return redirect(links[VOC + "defaultLink"][0]["href"], 303)
+    return _scan_page(result.lot, result.status)
+
+
+@bp.get("/01/<gtin>", defaults={"lot_code": None})
 @bp.get("/01/<gtin>/10/<lot_code>")
-def digital_link(gtin: str, lot_code: str):
+def digital_link(gtin: str, lot_code: str | None):
     with counting_misses("trace_lookup"):
         result = traceability.resolve_digital_link(get_session(), gtin, lot_code)
         if result.status == 404:
             abort(404)
-    if result.status == 303:
-        return redirect(url_for("shop.product", product_id=result.product.id), 303)
-    if request.args.get("linkType") == "all":
-        return _linkset(result.lot)
-    return _scan_page(result.lot, result.status)
+    if result.status == 400:
+        return _bad_key(result.error)
+    lot = result.lot.lot_code if result.lot else lot_code
+    anchor = _public_url(digital_link_path(result.product.gtin, lot))
+    response = make_response(_answer(result, anchor))
+    response.headers["Link"] = (f'<{anchor}?linkType=all>; rel="linkset"; '
+                                'type="application/linkset+json"')
+    return response
+
+
+@bp.get("/.well-known/gs1resolver")
+def gs1resolver():
+    """The resolver description file of the GS1-Conformant resolver standard."""
+    return jsonify({
+        "name": "ocopkit GS1 Digital Link resolver",
+        "resolverRoot": _public_base().rstrip("/"),
+        "supportedPrimaryKeys": ["01"],
+        "supportedLinkType": [{"namespace": VOC, "prefix": VOC_PREFIX}],
+        "linkTypeDefaultCanBeLinkset": False,
+    })
 
 
 @bp.get("/t/<code>/epcis.json")
@@ -163,7 +231,7 @@ def product_gtin(product_id: int):
 def lot(lot_id: int):
     db = get_session()
     item = traceability.get_lot(db, current_user, lot_id)
-    return render_template("trace/lot.html", lot=item, url=trace_url(item.trace_code),
+    return render_template("trace/lot.html", lot=item, url=traceability.label_url(item, _public_base()),
                            scans=traceability.scan_counts(db, item.id),
                            event_form=EventForm(), withdraw_form=WithdrawLotForm())
 
@@ -212,7 +280,7 @@ def lot_labels(lot_id: int, ext: str):
     count = request.args.get("count", 24, type=int)
     if fmt not in ("a4", "thermal") or ext not in ("pdf", "png") or not 1 <= count <= LABEL_COUNT_MAX:
         abort(400)
-    data = traceability.lot_label(item, trace_url(item.trace_code))
+    data = traceability.lot_label(item, _public_base())
     if ext == "png":
         body, mimetype = labels.label_png(data, fmt), "image/png"
     elif fmt == "a4":

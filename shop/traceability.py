@@ -18,7 +18,7 @@ from ocopkit.errors import Invalid, N_, NotFound
 from ocopkit.text import nfc
 from onboarding.consents import has_consent
 from shop.booths import certificate_badge
-from shop.gs1 import normalise_gtin
+from shop.gs1 import check_batch, digital_link_path, normalise_gtin
 from shop.labels import LabelData
 from shop.models import Booth, Lot, LotEvent, LotEventKind, LotScanDay, Product, ProductImage
 
@@ -221,23 +221,27 @@ def lot_by_trace_code(session: Session, code: str) -> Lot | None:
 
 @dataclass(frozen=True)
 class Resolution:
-    """What the GS1 Digital Link resolver answers: 200 lot, 303 product, 404, 410 recalled."""
+    """What the GS1 Digital Link resolver answers: 200 lot, 303 product (bare GTIN or unknown
+    lot), 400 malformed key (`error` says why), 404 unknown GTIN, 410 recalled lot."""
 
     status: int
     lot: Lot | None = None
     product: Product | None = None
+    error: Invalid | None = None
 
 
-def resolve_digital_link(session: Session, gtin: str, lot_code: str) -> Resolution:
+def resolve_digital_link(session: Session, gtin: str, lot_code: str | None = None) -> Resolution:
     try:
         gtin14 = normalise_gtin(gtin)
-    except Invalid:
-        return Resolution(404)
+        if lot_code is not None:
+            check_batch(lot_code)
+    except Invalid as e:
+        return Resolution(400, error=e)
     product = session.scalar(select(Product).where(Product.gtin == gtin14))
     if product is None:
         return Resolution(404)
-    lot = session.scalar(select(Lot).where(Lot.product_id == product.id,
-                                           Lot.lot_code == lot_code.upper()))
+    lot = None if lot_code is None else session.scalar(select(Lot).where(
+        Lot.product_id == product.id, Lot.lot_code == lot_code.upper()))
     if lot is None:
         return Resolution(303, product=product)
     return Resolution(410 if lot.withdrawn_at else 200, lot=lot, product=product)
@@ -284,11 +288,19 @@ def trace_link(base_url: str, trace_code: str) -> str:
     return f"{base_url.rstrip('/')}/t/{trace_code}"
 
 
-def lot_label(lot: Lot, url: str) -> LabelData:
-    """The facts printed beside the QR code."""
+def label_url(lot: Lot, base_url: str) -> str:
+    """What a batch's QR code holds: its GS1 Digital Link URI when the product has a GTIN
+    (any GS1 scanner app reads it), else the short trace URL."""
+    if lot.product.gtin:
+        return base_url.rstrip("/") + digital_link_path(lot.product.gtin, lot.lot_code)
+    return trace_link(base_url, lot.trace_code)
+
+
+def lot_label(lot: Lot, base_url: str) -> LabelData:
+    """The facts printed beside the QR code, which leads to label_url."""
     product = lot.product
     producer = product.booth.producer
-    return LabelData(url=url, product=product.name, producer=producer.name, lot=lot.lot_code,
+    return LabelData(url=label_url(lot, base_url), product=product.name, producer=producer.name, lot=lot.lot_code,
                      stars=_valid_stars(producer),
                      produced_on=lot.produced_on, expires_on=lot.expires_on)
 

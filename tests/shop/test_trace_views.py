@@ -2,6 +2,8 @@
 downloaded from the batch page decodes, label by label, to the page of that batch."""
 from __future__ import annotations
 
+import io
+import json
 import re
 import subprocess
 from datetime import date, datetime, timezone
@@ -115,7 +117,8 @@ def test_a4_sheet_from_the_batch_page_scans_to_the_batch(client, login, lot, tmp
                     str(tmp_path / "p")], check=True)
     image = Image.open(next(tmp_path.glob("p-*.png")))
     urls = [r.text for r in zxingcpp.read_barcodes(image.convert("L"))]
-    assert len(urls) == 24 and set(urls) == {f"http://localhost/t/{item.trace_code}"}
+    assert len(urls) == 24
+    assert set(urls) == {"http://localhost/01/04006381333931/10/L2026A1"}
     scanned = client.get(urls[0].replace("http://localhost", ""))
     assert "L2026A1" in scanned.get_data(as_text=True)
 
@@ -164,6 +167,157 @@ def test_cli_prints_thermal_labels(runner, session, lot, tmp_path, app):
     pages = sorted(tmp_path.glob("t-*.png"))
     assert len(pages) == 2
     assert [r.text for r in zxingcpp.read_barcodes(Image.open(pages[0]).convert("L"))] == [
-        f"https://ocop.example.vn/t/{item.trace_code}"]
+        "https://ocop.example.vn/01/04006381333931/10/L2026A1"]
     missing = runner.invoke(cli, ["labels", "--batch", "NOPE1234", "--out", str(out)])
     assert missing.exit_code == 1
+
+
+BASE = "https://ocop.example.vn"
+LINKSET_OF = '<{base}{path}?linkType=all>; rel="linkset"; type="application/linkset+json"'
+
+
+def _assert_resolver_headers(response, path):
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    exposed = {h.strip() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"Link", "Location"} <= exposed
+    assert response.headers["Link"] == LINKSET_OF.format(base=BASE, path=path)
+
+
+@pytest.fixture
+def public(app):
+    app.config["PUBLIC_BASE_URL"] = BASE
+
+
+def test_bare_gtin_redirects_to_the_product_with_link_and_cors(client, lot, public):
+    _, item = lot
+    response = client.get("/01/04006381333931")
+    assert response.status_code == 303
+    assert response.location == f"{BASE}/products/{item.product_id}"
+    _assert_resolver_headers(response, "/01/04006381333931")
+    shorter = client.get("/01/4006381333931")  # a GTIN-13 as written on the pack
+    assert shorter.status_code == 303 and shorter.location == response.location
+
+
+def test_bare_gtin_linkset_lists_the_product_links(client, lot, public):
+    _, item = lot
+    response = client.get("/01/04006381333931?linkType=all")
+    assert response.status_code == 200 and response.mimetype == "application/linkset+json"
+    _assert_resolver_headers(response, "/01/04006381333931")
+    links = response.get_json()["linkset"][0]
+    assert links["anchor"] == f"{BASE}/01/04006381333931"
+    product_url = f"{BASE}/products/{item.product_id}"
+    assert links["https://gs1.org/voc/defaultLink"][0]["href"] == product_url
+    assert links["https://gs1.org/voc/pip"][0]["href"] == product_url
+    assert links["https://gs1.org/voc/defaultLink"][0]["title"] == "Chè Shan Tuyết cổ thụ"
+
+
+def test_lot_answers_carry_the_linkset_link_and_cors(client, lot, public):
+    _, item = lot
+    path = "/01/04006381333931/10/L2026A1"
+    page = client.get(path)
+    assert page.status_code == 200 and item.trace_code in page.get_data(as_text=True)
+    _assert_resolver_headers(page, path)
+    unknown = client.get("/01/04006381333931/10/NOPE")
+    assert unknown.status_code == 303
+    _assert_resolver_headers(unknown, "/01/04006381333931/10/NOPE")
+    linkset = client.get(path + "?linkType=all")
+    _assert_resolver_headers(linkset, path)
+    assert "https://gs1.org/voc/recallStatus" not in linkset.get_json()["linkset"][0]
+
+
+def test_a_named_link_type_redirects_to_that_link(client, lot, public):
+    _, item = lot
+    pip = client.get("/01/04006381333931/10/L2026A1?linkType=gs1:pip")
+    assert pip.status_code == 307 and pip.location == f"{BASE}/products/{item.product_id}"
+    _assert_resolver_headers(pip, "/01/04006381333931/10/L2026A1")
+    epcis = client.get("/01/04006381333931/10/L2026A1?linkType=https://gs1.org/voc/epcis")
+    assert epcis.location == f"{BASE}/t/{item.trace_code}/epcis.json"
+    missing = client.get("/01/04006381333931/10/L2026A1?linkType=gs1:recallStatus")
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/01/04006381333932", "/01/04006381333932/10/L2026A1",   # check digit wrong
+    "/01/400638133393/10/L2026A1", "/01/ABC", "/01/040063813339311",  # not a GTIN
+    "/01/04006381333931/10/" + "A" * 21, "/01/04006381333931/10/L%C3%B41",  # not a batch
+])
+def test_malformed_keys_are_400_in_html_or_json(client, lot, public, path):
+    page = client.get(path)
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "Đường dẫn GS1 Digital Link không hợp lệ" in html
+    assert page.headers["Access-Control-Allow-Origin"] == "*"
+    english = client.get(path + "?lang=en").get_data(as_text=True)
+    assert "This GS1 Digital Link is not valid" in english
+    api = client.get(path, headers={"Accept": "application/json"})
+    assert api.status_code == 400 and api.mimetype == "application/json"
+    assert api.get_json()["status"] == 400 and api.get_json()["title"]
+
+
+def test_unknown_gtin_is_404(client, lot, public):
+    assert client.get("/01/09506000134352").status_code == 404
+    assert client.get("/01/09506000134352/10/L2026A1").status_code == 404
+
+
+def test_recalled_lot_linkset_carries_the_recall(client, session, lot, public):
+    officer, item = lot
+    traceability.withdraw_lot(session, officer, item, reason="Phát hiện nấm mốc trong lô")
+    session.commit()
+    path = "/01/04006381333931/10/L2026A1"
+    page = client.get(path)
+    assert page.status_code == 410
+    _assert_resolver_headers(page, path)
+    response = client.get(path + "?linkType=all")
+    assert response.status_code == 200 and response.mimetype == "application/linkset+json"
+    _assert_resolver_headers(response, path)
+    recall = response.get_json()["linkset"][0]["https://gs1.org/voc/recallStatus"]
+    assert recall[0]["href"] == f"{BASE}/t/{item.trace_code}"
+    assert "Phát hiện nấm mốc trong lô" in recall[0]["title"]
+
+
+def test_linkset_of_a_private_producer_names_no_household(client, session, public):
+    commune = make_commune(session)
+    officer = make_user(session, Role.officer, communes=[commune])
+    household = make_producer(session, commune=commune, name="Hộ Giàng A Páo",
+                              village="Bản Sín Chải")
+    product = make_product(session, booth=make_booth(session, producer=household),
+                           name="Mật ong bạc hà")
+    traceability.set_gtin(session, officer, product, "9506000134352")
+    traceability.create_lot(session, officer, product, lot_code="M1",
+                            produced_on=date(2026, 10, 1))
+    session.commit()
+    for path in ("/01/09506000134352?linkType=all", "/01/09506000134352/10/M1?linkType=all"):
+        body = json.dumps(client.get(path).get_json(), ensure_ascii=False)
+        assert "Mật ong bạc hà" in body
+        assert "Giàng A Páo" not in body and "Sín Chải" not in body
+
+
+def test_resolver_description_at_the_well_known_address(client, public):
+    response = client.get("/.well-known/gs1resolver")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    doc = response.get_json()
+    assert doc["resolverRoot"] == BASE and doc["name"]
+    assert doc["supportedPrimaryKeys"] == ["01"]
+    assert {"namespace": "https://gs1.org/voc/", "prefix": "gs1:"} in doc["supportedLinkType"]
+    assert doc["linkTypeDefaultCanBeLinkset"] is False
+
+
+def test_label_of_a_product_with_a_gtin_carries_its_digital_link(client, login, lot, public):
+    officer, item = lot
+    login(officer.username)
+    png = client.get(f"/lots/{item.id}/labels.png?format=thermal")
+    urls = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)).convert("L"))]
+    assert urls == [f"{BASE}/01/04006381333931/10/L2026A1"]
+    assert client.get(urls[0].replace(BASE, "")).status_code == 200
+
+
+def test_label_of_a_product_without_gtin_keeps_the_short_url(client, session, login, lot, public):
+    officer, item = lot
+    item.product.gtin = None
+    session.commit()
+    login(officer.username)
+    png = client.get(f"/lots/{item.id}/labels.png?format=thermal")
+    urls = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)).convert("L"))]
+    assert urls == [f"{BASE}/t/{item.trace_code}"]
+    assert "L2026A1" in client.get(f"/t/{item.trace_code}").get_data(as_text=True)

@@ -113,7 +113,12 @@ def test_resolver_statuses(session, world):
     unknown_lot = traceability.resolve_digital_link(session, "04006381333931", "NOPE")
     assert (unknown_lot.status, unknown_lot.product) == (303, product)
     assert traceability.resolve_digital_link(session, "09506000134352", "L2026A1").status == 404
-    assert traceability.resolve_digital_link(session, "04006381333932", "L2026A1").status == 404
+    bad = traceability.resolve_digital_link(session, "04006381333932", "L2026A1")
+    assert (bad.status, bad.error.field) == (400, "gtin")
+    too_long = traceability.resolve_digital_link(session, "04006381333931", "A" * 21)
+    assert (too_long.status, too_long.error.field) == (400, "lot_code")
+    bare = traceability.resolve_digital_link(session, "04006381333931")
+    assert (bare.status, bare.product, bare.lot) == (303, product, None)
     traceability.withdraw_lot(session, officer, lot, reason="Nấm mốc")
     assert traceability.resolve_digital_link(session, "04006381333931", "L2026A1").status == 410
 
