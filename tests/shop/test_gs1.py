@@ -1,7 +1,7 @@
 import pytest
 
 from ocopkit.errors import Invalid
-from shop.gs1 import check_digit, digital_link_path, normalise_gtin
+from shop.gs1 import check_batch, check_digit, digital_link_path, link_type_uri, normalise_gtin
 
 # Examples published by GS1 and on retail packaging.
 VALID = {
@@ -29,3 +29,22 @@ def test_bad_gtins_are_refused(text):
 
 def test_digital_link_path():
     assert digital_link_path("09506000134352", "ABC123") == "/01/09506000134352/10/ABC123"
+    assert digital_link_path("09506000134352") == "/01/09506000134352"
+    assert digital_link_path("09506000134352", "A/B 1") == "/01/09506000134352/10/A%2FB%201"
+
+
+@pytest.mark.parametrize("text", ["ABC123", "a-b.c/1", "!\"%&'()*+,-./:;<=>?_", "A" * 20])
+def test_batch_numbers_of_gs1_character_set_82_pass(text):
+    assert check_batch(text) == text
+
+
+@pytest.mark.parametrize("text", ["", "A" * 21, "Lô1", "L 1", "L#1", None])
+def test_other_batch_numbers_are_refused(text):
+    with pytest.raises(Invalid) as error:
+        check_batch(text)
+    assert error.value.field == "lot_code"
+
+
+def test_link_types_in_curie_or_uri_form():
+    assert link_type_uri("gs1:pip") == "https://gs1.org/voc/pip"
+    assert link_type_uri("https://gs1.org/voc/recallStatus") == "https://gs1.org/voc/recallStatus"

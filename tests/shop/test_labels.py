@@ -79,3 +79,16 @@ def test_long_text_is_cut_to_fit_not_overflowing_the_label():
     right_edge = [image.getpixel((image.width - 2, y)) for y in range(image.height)]
     assert 0 not in right_edge
     assert _decode(image) == ["https://x.vn/t/ABC"]
+
+
+@pytest.mark.parametrize("fmt", ["thermal", "a4"])
+def test_longest_digital_link_uri_still_scans_at_half_size(fmt):
+    """A GTIN product's label holds {base}/01/{gtin14}/10/{lot}: with a 20-character lot it
+    is the longest URL a label carries."""
+    url = "https://ocop.example.vn/01/04006381333931/10/" + "L2026A1B2C3D4E5F6G7H"
+    image = Image.open(io.BytesIO(label_png(LabelData(
+        url=url, product="Chè Shan Tuyết", producer="HTX Chè", lot="L2026A1B2C3D4E5F6G7H"),
+        fmt)))
+    assert _decode(image) == [url]
+    half = image.convert("L").resize((image.width // 2, image.height // 2), Image.LANCZOS)
+    assert _decode(half) == [url]

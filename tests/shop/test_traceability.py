@@ -166,3 +166,14 @@ def test_epcis_document_follows_epcis_2(session, world):
     assert events[0]["quantityList"] == [{"epcClass": "https://id.gs1.org/01/04006381333931/10/L2026A1",
                                           "quantity": 50, "uom": "kg"}]
     assert events[1]["ocop:place"] == "Tủa Chùa"
+
+
+def test_label_leads_to_the_digital_link_with_a_gtin_else_to_the_trace_url(session, world):
+    officer, product = world
+    lot = _lot(session, officer, product)
+    assert traceability.lot_label(lot, "https://ocop.example.vn/").url == (
+        f"https://ocop.example.vn/t/{lot.trace_code}")
+    traceability.set_gtin(session, officer, product, "4006381333931")
+    label = traceability.lot_label(lot, "https://ocop.example.vn")
+    assert label.url == "https://ocop.example.vn/01/04006381333931/10/L2026A1"
+    assert (label.product, label.lot) == ("Chè Shan Tuyết", "L2026A1")
