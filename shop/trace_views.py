@@ -45,8 +45,9 @@ def _scan_page(lot: Lot, status: int = 200):
     db = get_session()
     today = traceability.local_today()
     page = traceability.trace_page(db, lot, today)
-    with transaction(db):
-        traceability.record_scan(db, lot.id, today)
+    if request.method == "GET":  # a HEAD (link checkers, CORS probes) is no scan
+        with transaction(db):
+            traceability.record_scan(db, lot.id, today)
     return render_template("trace/scan.html", page=page, today=today), status
 
 

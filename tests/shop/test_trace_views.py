@@ -321,3 +321,17 @@ def test_label_of_a_product_without_gtin_keeps_the_short_url(client, session, lo
     urls = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)).convert("L"))]
     assert urls == [f"{BASE}/t/{item.trace_code}"]
     assert "L2026A1" in client.get(f"/t/{item.trace_code}").get_data(as_text=True)
+
+
+def test_resolver_answers_head_and_options_with_cors(client, session, lot, public):
+    _, item = lot
+    path = "/01/04006381333931/10/L2026A1"
+    head = client.head(path)
+    assert head.status_code == 200 and head.data == b""
+    assert session.scalar(select(LotScanDay.scans).where(LotScanDay.lot_id == item.id)) is None
+    _assert_resolver_headers(head, path)
+    options = client.options(path, headers={"Origin": "https://scanner.example",
+                                            "Access-Control-Request-Method": "GET"})
+    assert options.status_code == 200 and "GET" in options.headers["Allow"]
+    assert options.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in options.headers["Access-Control-Allow-Methods"]
