@@ -232,7 +232,8 @@ def product_gtin(product_id: int):
 def lot(lot_id: int):
     db = get_session()
     item = traceability.get_lot(db, current_user, lot_id)
-    return render_template("trace/lot.html", lot=item, url=traceability.label_url(item, _public_base()),
+    return render_template("trace/lot.html", lot=item,
+                           url=traceability.label_url(item, _public_base()),
                            scans=traceability.scan_counts(db, item.id),
                            event_form=EventForm(), withdraw_form=WithdrawLotForm())
 

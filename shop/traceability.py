@@ -300,7 +300,8 @@ def lot_label(lot: Lot, base_url: str) -> LabelData:
     """The facts printed beside the QR code, which leads to label_url."""
     product = lot.product
     producer = product.booth.producer
-    return LabelData(url=label_url(lot, base_url), product=product.name, producer=producer.name, lot=lot.lot_code,
+    return LabelData(url=label_url(lot, base_url), product=product.name,
+                     producer=producer.name, lot=lot.lot_code,
                      stars=_valid_stars(producer),
                      produced_on=lot.produced_on, expires_on=lot.expires_on)
 

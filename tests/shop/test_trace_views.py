@@ -335,3 +335,10 @@ def test_resolver_answers_head_and_options_with_cors(client, session, lot, publi
     assert options.status_code == 200 and "GET" in options.headers["Allow"]
     assert options.headers["Access-Control-Allow-Origin"] == "*"
     assert "GET" in options.headers["Access-Control-Allow-Methods"]
+
+
+def test_staff_pages_get_no_cors(client, login, lot):
+    officer, item = lot
+    login(officer.username)
+    assert "Access-Control-Allow-Origin" not in client.get(f"/lots/{item.id}").headers
+    assert "Access-Control-Allow-Origin" not in client.get(f"/t/{item.trace_code}").headers
