@@ -148,3 +148,19 @@ def test_every_form_shows_its_errors_in_the_pages_language(app, engine, site, la
     if lang == "vi":
         english = {p.pattern for p in _patterns("en")} - {p.pattern for p in patterns}
         assert not [t for t in seen if any(re.fullmatch(p, t) for p in english)]
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("vi", "Biểu mẫu thiếu mã bảo vệ. Hãy tải lại trang rồi gửi lại."),
+    ("en", "The CSRF token is missing.")])
+def test_a_forms_own_csrf_check_speaks_the_pages_language(engine, database_url, lang, expected):
+    from ocopkit import create_app
+    from ocopkit.auth import LoginForm
+
+    app = create_app({"TESTING": True, "ENV": "testing", "DATABASE_URL": database_url,
+                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True})
+    with app.test_request_context(f"/login?lang={lang}", method="POST",
+                                  data={"username": "a", "password": "b"}):
+        form = LoginForm()
+        assert not form.validate()
+        assert form.csrf_token.errors == [expected]
