@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectChoice
 
@@ -16,7 +15,7 @@ from ocopkit.account_forms import ChangePasswordForm, CommunesForm, EnrolForm, S
 from ocopkit.auth import bp, reauth_required, role_required
 from ocopkit.db import get_session, transaction, utcnow
 from ocopkit.errors import Invalid
-from ocopkit.forms import attach_error
+from ocopkit.forms import Form, attach_error
 from ocopkit.i18n import error_text
 from ocopkit.users import Role, record_account_event
 from onboarding.models import Commune
@@ -137,7 +136,7 @@ def _user_page(user_id: int, communes_form=None, status=200):
     communes_form = communes_form or CommunesForm(communes=[c.id for c in user.communes])
     communes_form.communes.choices = _commune_choices()
     return render_template("auth/user.html", user=user, communes_form=communes_form,
-                           action_form=FlaskForm(),
+                           action_form=Form(),
                            history=accounts.account_history(db, current_user, user)), status
 
 
@@ -151,7 +150,7 @@ def user(user_id: int):
 def _user_action(user_id: int, action, done: str):
     db = get_session()
     user = accounts.get_user(db, current_user, user_id)
-    if FlaskForm().validate_on_submit():
+    if Form().validate_on_submit():
         try:
             with transaction(db):
                 action(db, user)
@@ -189,7 +188,7 @@ def user_communes(user_id: int):
 def user_password_reset(user_id: int):
     db = get_session()
     user = accounts.get_user(db, current_user, user_id)
-    if not FlaskForm().validate_on_submit():
+    if not Form().validate_on_submit():
         return redirect(url_for("auth.user", user_id=user_id))
     try:
         with transaction(db):

@@ -12,13 +12,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import delete
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ocopkit.db import get_session, transaction, utcnow
 from ocopkit.errors import Invalid
+from ocopkit.forms import Form
 from ocopkit.passwords import verify_secret
 from ocopkit.twofactor import check_second_factor
 from ocopkit.users import (
@@ -46,18 +46,18 @@ def load_user(token: str):
     return user
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(_l("Code from the app, or a recovery code"),
                        validators=[DataRequired(), Length(max=20)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
-class ReauthForm(FlaskForm):
+class ReauthForm(Form):
     password = PasswordField(_l("Password or PIN"), validators=[DataRequired(), Length(max=200)],
                              render_kw={"autocomplete": "current-password"})
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("Phone number or user name"),
                            validators=[DataRequired(), Length(max=80)],
                            render_kw={"autocomplete": "username"})

@@ -1,12 +1,48 @@
 """Shared Flask-WTF pieces."""
 from __future__ import annotations
 
-from flask_wtf import CSRFProtect
+from flask_babel import get_translations
+from flask_wtf import CSRFProtect, FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF
 from wtforms import HiddenField, StringField
+from wtforms.validators import ValidationError
 
 from ocopkit.errors import Invalid
 
 csrf = CSRFProtect()
+
+
+class _Catalogue:
+    """WTForms' translations interface over the project's catalogue (Flask-Babel's own
+    gettext/ngettext would %-format with `num`, which WTForms' messages do not take)."""
+
+    def gettext(self, string):
+        return get_translations().gettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return get_translations().ngettext(singular, plural, n)
+
+
+class _CatalogueCSRF(_FlaskFormCSRF):
+    """Flask-WTF raises its CSRF messages untranslated; translate them here."""
+
+    def validate_csrf_token(self, form, field):
+        try:
+            super().validate_csrf_token(form, field)
+        except ValidationError as e:
+            raise ValidationError(get_translations().gettext(e.args[0])) from e
+
+
+class Form(FlaskForm):
+    """Base of every form: the built-in messages of WTForms and Flask-WTF ("This field is
+    required.", "Not a valid integer value.", CSRF) come from ocopkit/form_messages.py's
+    entries in our catalogue, so they are Vietnamese by default."""
+
+    class Meta:
+        csrf_class = _CatalogueCSRF
+
+        def get_translations(self, form):
+            return _Catalogue()
 
 
 def read_import_file(file) -> bytes:

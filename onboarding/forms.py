@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField, DateField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from ocopkit.forms import PhoneField, VersionField
+from ocopkit.forms import Form, PhoneField, VersionField
 
 KIND_CHOICES = [SelectChoice("household", _l("Household")),
                 SelectChoice("cooperative", _l("Cooperative")),
@@ -26,7 +25,7 @@ def int_or_none(value) -> int | None:
     return None if value in (None, "") else int(value)
 
 
-class ProducerForm(FlaskForm):
+class ProducerForm(Form):
     version = VersionField()
     code = StringField(_l("Code on the province's list"), validators=[DataRequired(), Length(max=40)])
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES, default="household")
@@ -45,17 +44,17 @@ class ProducerForm(FlaskForm):
     ocop_certified_on = DateField(_l("Date certified"), validators=[Optional()])
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(Form):
     purpose = SelectField(_l("Purpose"), choices=PURPOSE_CHOICES)
     confirmed = BooleanField(_l("The household agreed to this in my presence"),
                              validators=[DataRequired()])
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     purpose = SelectField(_l("Purpose"), choices=PURPOSE_CHOICES)
 
 
-class EraseForm(FlaskForm):
+class EraseForm(Form):
     reason = TextAreaField(_l("Reason (no names or phone numbers: it is kept in the log)"),
                            validators=[DataRequired(), Length(max=500)])
     confirmed = BooleanField(_l("I understand that names, phone, village, photos and "
@@ -63,7 +62,7 @@ class EraseForm(FlaskForm):
                              validators=[DataRequired()])
 
 
-class LoginGrantForm(FlaskForm):
+class LoginGrantForm(Form):
     username = StringField(_l("User name (blank: the phone number)"),
                            validators=[Optional(), Length(max=80)])
     password = PasswordField(_l("PIN (6 digits, not repeated or in a row)"),
@@ -71,12 +70,12 @@ class LoginGrantForm(FlaskForm):
                              render_kw={"autocomplete": "new-password", "inputmode": "numeric"})
 
 
-class TrainingForm(FlaskForm):
+class TrainingForm(Form):
     held_on = DateField(_l("Date"), validators=[DataRequired()])
     topic = StringField(_l("Topic"), validators=[DataRequired(), Length(max=200)])
     trainer = StringField(_l("Trainer"), validators=[DataRequired(), Length(max=120)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("CSV file"), validators=[FileRequired()])
     dry_run = BooleanField(_l("Only check the file, do not import"))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -11,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from ocopkit.auth import reauth_required, role_required
 from ocopkit.db import get_session, transaction
 from ocopkit.errors import Invalid, NotFound, Stale
-from ocopkit.forms import attach_error, read_import_file
+from ocopkit.forms import Form, attach_error, read_import_file
 from ocopkit.i18n import error_text
 from ocopkit.urls import db_id
 from ocopkit.users import Role
@@ -212,7 +211,7 @@ def pin_reset(producer_id: int):
     """A temporary PIN, shown once on this page (not in a flash: the cookie is readable)."""
     db = get_session()
     item = producers.get_producer(db, current_user, producer_id)
-    if not FlaskForm().validate_on_submit():
+    if not Form().validate_on_submit():
         return redirect(url_for("onboarding.producer", producer_id=producer_id))
     try:
         with transaction(db):

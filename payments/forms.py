@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ocopkit.forms import Form
 from payments.banks import BANKS, E_WALLETS, MOBILE_MONEY
 from shop.forms import VNDField
 
@@ -17,7 +17,7 @@ METHOD_CHOICES = [SelectChoice("test_transfer", _l("A test transfer was seen")),
                   SelectChoice("in_person", _l("Checked in person with the card or book"))]
 
 
-class AccountForm(FlaskForm):
+class AccountForm(Form):
     kind = SelectField(_l("Kind of account"), choices=KIND_CHOICES)
     bank_bin = SelectField(_l("Bank"), choices=[SelectChoice("", "—")] + [
         SelectChoice(bin_code, f"{name} ({bin_code})") for bin_code, name in BANKS.items()],
@@ -32,14 +32,14 @@ class AccountForm(FlaskForm):
                               validators=[DataRequired(), Length(max=120)])
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(Form):
     method = SelectField(_l("How was it checked?"), choices=METHOD_CHOICES)
     reference = StringField(_l("Reference of the test transfer"),
                             validators=[Optional(), Length(max=80)],
                             render_kw={"autocomplete": "off", "maxlength": 80})
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button with nothing but a CSRF token."""
 
 
@@ -53,7 +53,7 @@ class AmountField(VNDField):
             raise ValueError(_l("Type the amount in đồng, for example 120.000.")) from None
 
 
-class PayoutForm(FlaskForm):
+class PayoutForm(Form):
     """Staff record a payout; the choices are the producer's verified accounts (masked)."""
 
     account_id = SelectField(_l("Paid into"), coerce=int, choices=[], validate_choice=False)

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
+from ocopkit.forms import Form
 from payments.forms import AmountField
 
 TEST_CARDS = [SelectChoice("pm_card_visa", _l("Test Visa card: the payment succeeds")),
@@ -15,7 +15,7 @@ TEST_CARDS = [SelectChoice("pm_card_visa", _l("Test Visa card: the payment succe
                            _l("Test card that the bank declines"))]
 
 
-class CardForm(FlaskForm):
+class CardForm(Form):
     """Either a Stripe.js token made in the buyer's browser (the card number never reaches
     ocopkit) or, in the demo only, one of the gateway's test cards."""
 
@@ -24,11 +24,11 @@ class CardForm(FlaskForm):
                            validators=[Optional()])
 
 
-class RefundForm(FlaskForm):
+class RefundForm(Form):
     amount_vnd = AmountField(_l("Amount to refund (đồng)"), validators=[InputRequired()])
 
 
-class StatementForm(FlaskForm):
+class StatementForm(Form):
     file = FileField(_l("Bank statement (CSV)"), validators=[FileRequired()])
     account = StringField(_l("Account number of the statement (optional)"),
                           validators=[Optional(), Length(max=40)],

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ocopkit.forms import VersionField
+from ocopkit.forms import Form, VersionField
 from ocopkit.money import parse_vnd
 from shop.models import Category
 
@@ -46,7 +45,7 @@ class VNDField(StringField):
         return "" if self.data is None else f"{self.data:,}".replace(",", ".")
 
 
-class BoothForm(FlaskForm):
+class BoothForm(Form):
     version = VersionField()
     title = StringField(_l("Booth name"), validators=[DataRequired(), Length(max=120)])
     story = TextAreaField(_l("Your story (Vietnamese)"), validators=[Optional(), Length(max=4000)])
@@ -54,16 +53,16 @@ class BoothForm(FlaskForm):
                                        validators=[Optional(), Length(max=4000)])
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(Form):
     photo = FileField(_l("Photo (JPEG, PNG or WebP)"), validators=[FileRequired()],
                       render_kw={"accept": "image/*"})
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button-only form (publish, suspend, remove): just the CSRF token."""
 
 
-class ProductForm(FlaskForm):
+class ProductForm(Form):
     name = StringField(_l("Product name"), validators=[DataRequired(), Length(max=160)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     category = SelectField(_l("Category"), default="other",

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ocopkit.forms import PhoneField
+from ocopkit.forms import Form, PhoneField
 from shop.orders import MAX_QUANTITY
 
 PAYMENT_CHOICES = [SelectChoice("cash", _l("💵 Cash on delivery")),
@@ -14,14 +13,14 @@ PAYMENT_CHOICES = [SelectChoice("cash", _l("💵 Cash on delivery")),
                    SelectChoice("card", _l("💳 Card"))]
 
 
-class CartAddForm(FlaskForm):
+class CartAddForm(Form):
     product_id = IntegerField(validators=[InputRequired()])
     quantity = IntegerField(_l("Quantity"), default=1,
                             validators=[InputRequired(), NumberRange(min=1, max=MAX_QUANTITY)],
                             render_kw={"inputmode": "numeric", "min": 1, "max": MAX_QUANTITY})
 
 
-class CartUpdateForm(FlaskForm):
+class CartUpdateForm(Form):
     """Quantity 0 removes the line."""
     product_id = IntegerField(validators=[InputRequired()])
     quantity = IntegerField(_l("Quantity"),
@@ -29,7 +28,7 @@ class CartUpdateForm(FlaskForm):
                             render_kw={"inputmode": "numeric", "min": 0, "max": MAX_QUANTITY})
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(Form):
     buyer_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)],
                              render_kw={"autocomplete": "name"})
     buyer_phone = PhoneField(_l("Phone"), validators=[DataRequired(), Length(max=20)])
@@ -42,11 +41,11 @@ class CheckoutForm(FlaskForm):
                                 default="cash", validators=[InputRequired()])
 
 
-class OrderActionForm(FlaskForm):
+class OrderActionForm(Form):
     """Only the CSRF token: the action is in the URL."""
 
 
-class BuyerPhoneForm(FlaskForm):
+class BuyerPhoneForm(Form):
     """The order code plus the buyer's phone number show the delivery details."""
     phone = PhoneField(_l("Phone number given with the order"),
                        validators=[DataRequired(), Length(max=20)])

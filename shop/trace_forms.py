@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ocopkit.forms import Form
 
 EVENT_CHOICES = [SelectChoice("harvested", _l("Harvested")),
                  SelectChoice("processed", _l("Processed")),
@@ -14,7 +15,7 @@ EVENT_CHOICES = [SelectChoice("harvested", _l("Harvested")),
 EVENT_LABELS = {c.value: c.label for c in EVENT_CHOICES}
 
 
-class LotForm(FlaskForm):
+class LotForm(Form):
     lot_code = StringField(_l("Lot code (letters and digits)"),
                            validators=[DataRequired(), Length(max=20)])
     produced_on = DateField(_l("Production or harvest date"), validators=[DataRequired()])
@@ -27,19 +28,19 @@ class LotForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     kind = SelectField(_l("Step"), choices=EVENT_CHOICES)
     occurred_at = DateTimeLocalField(_l("When"), validators=[DataRequired()],
                                      format="%Y-%m-%dT%H:%M")
     place = StringField(_l("Where"), validators=[Optional(), Length(max=200)])
 
 
-class WithdrawLotForm(FlaskForm):
+class WithdrawLotForm(Form):
     reason = TextAreaField(_l("Why is the batch withdrawn?"),
                            validators=[DataRequired(), Length(max=1000)])
 
 
-class GtinForm(FlaskForm):
+class GtinForm(Form):
     gtin = StringField(_l("GTIN (barcode number, optional)"),
                        validators=[Optional(), Length(max=20)],
                        render_kw={"inputmode": "numeric"})
