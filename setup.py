@@ -1,5 +1,6 @@
 """The one build step setup.cfg cannot say: compile the message catalogues into the wheel,
-so an installed ocopkit never writes its .mo files into site-packages."""
+so an installed ocopkit never writes its .mo files into site-packages. The wheel keeps the
+.mo only (the sdist keeps the .po): ocopkit.i18n compiles whenever it finds a .po."""
 from pathlib import Path
 
 from setuptools import setup
@@ -19,6 +20,7 @@ class BuildWithCatalogues(build_py):
                 catalog = read_po(f, locale=po_path.parent.parent.name)
             with po_path.with_suffix(".mo").open("wb") as f:
                 write_mo(f, catalog)
+            po_path.unlink()
 
 
 setup(cmdclass={"build_py": BuildWithCatalogues})

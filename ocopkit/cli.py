@@ -482,7 +482,8 @@ def serve(host, port, workers, demo):
         for role, username, password in credentials:
             click.echo(f"  {role}: {username} / {password}")
         click.echo(_("  test payment gateway (localstripe): %(url)s", url=gateway.url))
-        click.echo(_("  outside-platform sales to import: %(path)s", path=demo_file("demo-outside-sales.csv")))
+        sales = demo_file("demo-outside-sales.csv")
+        click.echo(_("  outside-platform sales to import: %(path)s", path=sales))
         sys.stdout.flush()
     else:
         app = create_app()

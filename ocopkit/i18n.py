@@ -27,7 +27,7 @@ def compile_catalogs(target: Path, force: bool = False) -> list[Path]:
     written = []
     for po_path in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
         mo_path = target / po_path.relative_to(TRANSLATIONS).with_suffix(".mo")
-        if not force and _is_fresh(mo_path, po_path):
+        if not force and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
         with po_path.open("rb") as f:
             catalog = read_po(f, locale=po_path.parent.parent.name)
@@ -40,16 +40,11 @@ def compile_catalogs(target: Path, force: bool = False) -> list[Path]:
     return written
 
 
-def _is_fresh(mo_path: Path, po_path: Path) -> bool:
-    return mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime
-
-
 def catalogue_folder(instance: Path) -> Path:
-    """The package's own catalogues when the wheel carries them compiled (setup.py does it);
-    otherwise (a source checkout, an editable install) compiled into instance/translations,
+    """A wheel's own catalogues (setup.py compiled them and dropped the .po); with .po files
+    (a source checkout, an editable install) they are compiled into instance/translations,
     so nothing is ever written into the package."""
-    pos = list(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
-    if all(_is_fresh(po.with_suffix(".mo"), po) for po in pos):
+    if not any(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
         return TRANSLATIONS
     target = instance / "translations"
     compile_catalogs(target)

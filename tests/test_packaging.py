@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.appserver import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,12 +35,6 @@ def _copy_checkout(dest: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target, follow_symlinks=False)
     return dest
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _files_under(folder: Path) -> set[str]:
@@ -72,6 +67,7 @@ def test_an_installed_wheel_migrates_and_serves_from_an_empty_folder(installed, 
     shipped = _files_under(package)
     assert {"_data/templates/home.html", "_data/static/site.css", "_data/migrations/env.py",
             "translations/vi/LC_MESSAGES/messages.mo"} <= shipped
+    assert not any(name.endswith(".po") for name in shipped)
     run = tmp_path / "run"
     run.mkdir()
     env = {k: v for k, v in os.environ.items()
@@ -81,7 +77,7 @@ def test_an_installed_wheel_migrates_and_serves_from_an_empty_folder(installed, 
                              capture_output=True, text=True)
     assert upgrade.returncode == 0, upgrade.stderr
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([bin_dir / "ocopkit", "serve", "--port", str(port),
                                "--workers", "1"], cwd=run, env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -105,4 +101,5 @@ def test_an_installed_wheel_migrates_and_serves_from_an_empty_folder(installed, 
     assert '<html lang="vi">' in home.text and "Sản phẩm OCOP trực tuyến" in home.text
     assert css.status_code == 200 and css.text == (ROOT / "static" / "site.css").read_text()
     assert (run / "instance" / "secret_key").exists()
+    assert not (run / "instance" / "translations").exists()  # the wheel's own .mo served
     assert _files_under(package) == shipped

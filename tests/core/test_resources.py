@@ -73,6 +73,7 @@ def test_every_write_goes_to_the_instance_folder(monkeypatch, tmp_path, session,
     image = session.scalar(select(ProductImage))
     assert list((instance / "media").rglob(f"{image.key}_320.webp"))
     assert "Sản phẩm OCOP trực tuyến" in client.get("/").get_data(as_text=True)
+    assert (instance / "translations" / "vi" / "LC_MESSAGES" / "messages.mo").is_file()
 
     from ocopkit.demo import prepare_demo
 
