@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ocopkit.config import ROOT, load_config
+from ocopkit.config import load_config
+from ocopkit.resources import instance_path, package_folder
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -16,8 +17,8 @@ if TYPE_CHECKING:
 def create_app(overrides: dict | None = None) -> Flask:
     from flask import Flask
 
-    app = Flask("ocopkit", template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
+    app = Flask("ocopkit", template_folder=str(package_folder("templates")),
+                static_folder=str(package_folder("static")), instance_path=str(instance_path()))
     load_config(app, overrides)
     trust_proxies(app)
     register_extensions(app)

@@ -97,8 +97,10 @@ def i18n_extract():
 
 @i18n.command("compile")
 def i18n_compile():
-    """Compile the .po catalogues to .mo."""
-    for path in compile_catalogs(force=True):
+    """Compile the .po catalogues to .mo in the instance folder."""
+    from ocopkit.resources import instance_path
+
+    for path in compile_catalogs(instance_path() / "translations", force=True):
         click.echo(str(path))
 
 
@@ -463,7 +465,7 @@ def serve(host, port, workers, demo):
 
     gateway = None
     if demo:
-        from ocopkit.demo import DEMO_SALES, prepare_demo
+        from ocopkit.demo import demo_file, prepare_demo
         from payments.devgateway import start_localstripe
 
         try:
@@ -480,7 +482,8 @@ def serve(host, port, workers, demo):
         for role, username, password in credentials:
             click.echo(f"  {role}: {username} / {password}")
         click.echo(_("  test payment gateway (localstripe): %(url)s", url=gateway.url))
-        click.echo(_("  outside-platform sales to import: %(path)s", path=DEMO_SALES))
+        sales = demo_file("demo-outside-sales.csv")
+        click.echo(_("  outside-platform sales to import: %(path)s", path=sales))
         sys.stdout.flush()
     else:
         app = create_app()

@@ -6,14 +6,14 @@ import secrets
 from pathlib import Path
 
 from ocopkit import db
+from ocopkit.resources import instance_path
 
-ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = ROOT / "instance"
+ROOT = Path(__file__).resolve().parent.parent  # the source checkout; `i18n extract` only
 
 
 class Defaults:
     ENV = "production"
-    DATABASE_URL = f"sqlite:///{INSTANCE / 'ocopkit.sqlite3'}"
+    DATABASE_URL = ""  # empty: instance/ocopkit.sqlite3
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
@@ -45,7 +45,7 @@ class Defaults:
     GATEWAY_TEST_CARDS = False  # the demo's no-JavaScript test-card buttons
     CARD_PAYMENT_TIMEOUT_MINUTES = 30
     GATEWAY_BUDGET_SECONDS = 12  # a buyer waits at most this long for the gateway
-    MEDIA_ROOT = str(INSTANCE / "media")
+    MEDIA_ROOT = ""  # empty: instance/media
     PHOTO_MAX_BYTES = 10 * 1024 * 1024
     PHOTO_MAX_PIXELS = 40_000_000
     BUYER_DATA_DAYS = 180  # buyers' names, phones, addresses kept this long after delivery
@@ -58,10 +58,10 @@ class Defaults:
     RATE_LIMITS: dict = {}  # rule -> (hits, seconds), over ocopkit.limits.DEFAULT_RULES
 
 
-def _instance_secret_key() -> str:
+def _instance_secret_key(instance: Path) -> str:
     """A random key kept in instance/, so every worker process of one install shares it."""
-    INSTANCE.mkdir(parents=True, exist_ok=True)
-    path = INSTANCE / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
     if not path.exists():
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(secrets.token_hex(32))
@@ -81,8 +81,12 @@ def load_config(app, overrides: dict | None = None) -> None:
         app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
     if overrides:
         app.config.update(overrides)
+    instance = Path(app.instance_path)
+    app.config["DATABASE_URL"] = (app.config["DATABASE_URL"]
+                                  or f"sqlite:///{instance / 'ocopkit.sqlite3'}")
+    app.config["MEDIA_ROOT"] = app.config["MEDIA_ROOT"] or str(instance / "media")
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret_key()
+        app.config["SECRET_KEY"] = _instance_secret_key(instance)
     # Flask's own defaults already hold SESSION_COOKIE_SECURE=False, so setdefault would
     # never apply: decide here unless the environment or the caller chose explicitly.
     if app.config.get("SESSION_COOKIE_SECURE") is None:

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ocopkit.access import SYSTEM
-from ocopkit.config import INSTANCE
 from ocopkit.db import utcnow
 from ocopkit.passwords import temporary_password, temporary_pin
+from ocopkit.resources import instance_path
 from ocopkit.users import Role, create_user
 from onboarding.imports import import_communes
 from onboarding.models import Commune, ConsentPurpose, ProducerKind
@@ -18,9 +19,12 @@ from onboarding.producers import (
 )
 from onboarding.reference import ethnic_group_lookup, find_ethnic_group
 
-DEMO_DB = INSTANCE / "demo.sqlite3"
-DEMO_MEDIA = INSTANCE / "demo-media"
-DEMO_SALES = INSTANCE / "demo-outside-sales.csv"
+
+
+def demo_file(name: str) -> Path:
+    """The demo's files live in the instance folder: `demo.sqlite3`, `demo-media`,
+    `demo-outside-sales.csv`."""
+    return instance_path() / name
 
 COMMUNES_CSV = """code,name,ethnic_minority_area
 DB-MP,Mường Phăng,có
@@ -168,6 +172,7 @@ def outside_sales_csv() -> bytes:
 
 def prepare_demo(overrides: dict | None = None):
     """Delete and rebuild instance/demo.sqlite3; returns the app and the demo logins."""
+    db_path, media = demo_file("demo.sqlite3"), demo_file("demo-media")
     from ocopkit import create_app
     from ocopkit.db import get_session, transaction
     from ocopkit.migrate import upgrade
@@ -175,17 +180,17 @@ def prepare_demo(overrides: dict | None = None):
     import shutil
 
     for suffix in ("", "-wal", "-shm"):
-        DEMO_DB.with_name(DEMO_DB.name + suffix).unlink(missing_ok=True)
-    shutil.rmtree(DEMO_MEDIA, ignore_errors=True)
-    url = f"sqlite:///{DEMO_DB}"
+        db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+    shutil.rmtree(media, ignore_errors=True)
+    url = f"sqlite:///{db_path}"
     # The demo is tried without an authenticator app: its staff may skip the second factor
     # (offered at /account/two-factor); a real install insists.
-    app = create_app({"DATABASE_URL": url, "ENV": "development", "MEDIA_ROOT": str(DEMO_MEDIA),
+    app = create_app({"DATABASE_URL": url, "ENV": "development", "MEDIA_ROOT": str(media),
                       "STAFF_SECOND_FACTOR_REQUIRED": False, **(overrides or {})})
     upgrade(url)
     with app.app_context():
         session = get_session()
         with transaction(session):
-            credentials = build_demo(session, DEMO_MEDIA)
-    DEMO_SALES.write_bytes(outside_sales_csv())
+            credentials = build_demo(session, media)
+    demo_file("demo-outside-sales.csv").write_bytes(outside_sales_csv())
     return app, credentials

@@ -1,5 +1,6 @@
-"""Flask-Babel set-up: Vietnamese first, English second; catalogues compiled on demand;
-Jinja filters for local times and error messages."""
+"""Flask-Babel set-up: Vietnamese first, English second; catalogues compiled on demand
+(into the instance folder, never into the package); Jinja filters for local times and
+error messages."""
 from __future__ import annotations
 
 import os
@@ -12,28 +13,42 @@ from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
 
 from ocopkit.errors import DomainError
 from ocopkit.money import format_vnd
+from ocopkit.resources import package_folder
 
-TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+TRANSLATIONS = package_folder("translations")
 LANG_COOKIE = "lang"
 
 babel = Babel()
 
 
-def compile_catalogs(force: bool = False) -> list[Path]:
-    """Write each messages.mo whose .po is newer; returns the files written."""
+def compile_catalogs(target: Path, force: bool = False) -> list[Path]:
+    """Write target/<lang>/LC_MESSAGES/messages.mo for each shipped .po it is older than;
+    returns the files written."""
     written = []
     for po_path in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
-        mo_path = po_path.with_suffix(".mo")
+        mo_path = target / po_path.relative_to(TRANSLATIONS).with_suffix(".mo")
         if not force and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
         with po_path.open("rb") as f:
             catalog = read_po(f, locale=po_path.parent.parent.name)
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = mo_path.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as f:
             write_mo(f, catalog)
         os.replace(tmp, mo_path)
         written.append(mo_path)
     return written
+
+
+def catalogue_folder(instance: Path) -> Path:
+    """A wheel's own catalogues (setup.py compiled them and dropped the .po); with .po files
+    (a source checkout, an editable install) they are compiled into instance/translations,
+    so nothing is ever written into the package."""
+    if not any(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+        return TRANSLATIONS
+    target = instance / "translations"
+    compile_catalogs(target)
+    return target
 
 
 def select_locale() -> str:
@@ -71,9 +86,8 @@ def local_datetime(value) -> str:
 
 
 def init_app(app) -> None:
-    compile_catalogs()
     babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=str(TRANSLATIONS))
+                   default_translation_directories=str(catalogue_folder(Path(app.instance_path))))
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.globals["get_locale"] = get_locale

@@ -7,13 +7,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from ocopkit.config import ROOT
 from ocopkit.db import ensure_sqlite_folder, make_engine
+from ocopkit.resources import package_folder
 
 
 def alembic_config(url: str) -> Config:
-    config = Config(str(ROOT / "migrations" / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    scripts = package_folder("migrations")
+    config = Config(str(scripts / "alembic.ini"))
+    config.set_main_option("script_location", str(scripts))
     config.attributes["database_url"] = url
     return config
 

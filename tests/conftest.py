@@ -19,6 +19,8 @@ from ocopkit.models import load_all
 
 KEEP_TABLES = {"ethnic_group", "alembic_version"}
 _TMP = tempfile.mkdtemp(prefix="ocopkit-tests-")
+# Every writable file of the run (and of the servers it starts) goes to a temporary folder.
+os.environ["OCOPKIT_INSTANCE_PATH"] = os.path.join(_TMP, "instance")
 
 
 def _database_url() -> str:

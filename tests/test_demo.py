@@ -89,7 +89,7 @@ def _csrf(page: str) -> str:
 def test_in_the_served_demo_a_buyer_pays_by_card_and_the_webhook_arrives(demo_server):
     import sqlite3
 
-    from ocopkit.demo import DEMO_DB
+    from ocopkit.demo import demo_file
 
     base, _credentials = demo_server
     buyer = requests.Session()
@@ -108,7 +108,7 @@ def test_in_the_served_demo_a_buyer_pays_by_card_and_the_webhook_arrives(demo_se
     assert "Đã thanh toán" in paid.text
 
     def succeeded_events() -> int:
-        with sqlite3.connect(f"file:{DEMO_DB}?mode=ro", uri=True) as db:
+        with sqlite3.connect(f"file:{demo_file('demo.sqlite3')}?mode=ro", uri=True) as db:
             return db.execute("SELECT count(*) FROM webhook_event "
                               "WHERE type = 'payment_intent.succeeded'").fetchone()[0]
     deadline = time.monotonic() + 10

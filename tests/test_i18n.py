@@ -37,9 +37,10 @@ def test_placeholders_survive_translation():
             assert message.id.count(placeholder) == message.string.count(placeholder), message.id
 
 
-def test_catalogues_compile(tmp_path):
-    assert compile_catalogs(force=True)
-    assert (TRANSLATIONS / "vi" / "LC_MESSAGES" / "messages.mo").stat().st_size > 1000
+def test_catalogues_compile_outside_the_package(tmp_path):
+    assert compile_catalogs(tmp_path, force=True)
+    assert (tmp_path / "vi" / "LC_MESSAGES" / "messages.mo").stat().st_size > 1000
+    assert compile_catalogs(tmp_path) == []
 
 
 def test_pages_speak_vietnamese_by_default_and_english_on_request(client):
