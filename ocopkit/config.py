@@ -6,7 +6,6 @@ import secrets
 from pathlib import Path
 
 from ocopkit import db
-from ocopkit.resources import instance_path
 
 ROOT = Path(__file__).resolve().parent.parent  # the source checkout; `i18n extract` only
 
