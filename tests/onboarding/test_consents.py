@@ -81,6 +81,25 @@ def test_place_order_refuses_a_product_without_consent(session, shop):
     with pytest.raises(Invalid) as caught:
         place_order(session, lines=[(pid, 1)], **CHECKOUT)
     assert caught.value.field == "cart"
+    assert str(caught.value) == ("Chè Shan Tuyết is no longer for sale: its producer keeps its "
+                                 "booth private now. Remove it from your cart and check out "
+                                 "again.")
+
+
+def test_an_unlisted_product_is_refused_without_naming_another_private_household(session,
+                                                                                  shop):
+    from ocopkit.errors import Invalid
+    from shop.models import Product, ProductStatus
+
+    _withdraw(session, shop)  # this household's product is private; it is not in the cart
+    other = published_shop(session, name="Hộ Lò Văn Pánh", village="Bản Mới")
+    hidden = session.scalar(select(Product).where(Product.booth_id == other.booth.id))
+    hidden.status = ProductStatus.hidden
+    session.commit()
+    with pytest.raises(Invalid) as caught:
+        place_order(session, lines=[(hidden.id, 1)], **CHECKOUT)
+    assert str(caught.value) == ("A product in your cart is no longer for sale. Remove it and "
+                                 "check out again.")
 
 
 # --- the scan page and EPCIS ---------------------------------------------------------------

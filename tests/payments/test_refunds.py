@@ -265,6 +265,36 @@ def test_a_refund_made_at_the_gateway_reaches_the_ledger_once_by_signed_events(
     assert "Paid so far: <strong>70.000 ₫" in producer_page(order)
 
 
+def test_a_refund_event_naming_only_the_refund_finds_its_payment_at_the_gateway(
+        session, gateway, engine, client, producer_page):
+    order = make_paid_order(session, gateway)
+    sale = transactions.card_sale(session, order.id)
+    made = gateway.create_refund(payment_intent=sale.reference, amount_vnd=20_000,
+                                 idempotency_key="dashboard-3")
+    updated = {"id": "evt_r3", "type": "refund.updated",
+               "data": {"object": {"id": made.id, "object": "refund"}}}
+    answer = _post_event(client, updated)
+    assert answer.status_code == 200 and answer.get_json()["ignored"] is False
+    assert ledger_refunds(engine, order.id) == [20_000]
+
+
+def test_a_refund_event_for_a_payment_that_is_not_ours_writes_nothing(
+        session, gateway, engine, client, producer_page):
+    from payments.models import WebhookEvent
+
+    order = make_paid_order(session, gateway)
+    stranger = gateway.create_payment_intent(amount_vnd=50_000, idempotency_key="other-1",
+                                             metadata={}, payment_method="pm_card_visa",
+                                             confirm=True)
+    event = {"id": "evt_r4", "type": "charge.refunded", "data": {"object": {
+        "id": "ch_y", "object": "charge", "payment_intent": stranger.id}}}
+    answer = _post_event(client, event)
+    assert answer.status_code == 200 and answer.get_json()["ignored"] is True
+    with Session(engine) as fresh:
+        assert fresh.scalar(select(func.count(WebhookEvent.id))) == 0
+    assert ledger_refunds(engine, order.id) == []
+
+
 def test_reconcile_records_a_refund_made_at_the_gateway_once(session, gateway, engine,
                                                              runner, app, localstripe):
     from ocopkit.cli import cli

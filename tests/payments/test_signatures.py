@@ -57,3 +57,10 @@ def test_the_tolerance_is_inclusive_to_the_second():
     header = sign(BODY, SECRET, NOW)
     assert verify_signature(BODY, header, SECRET, NOW + 300) == NOW
     assert verify_signature(BODY, header, SECRET, NOW - 300) == NOW
+
+
+def test_an_event_about_an_object_without_id_is_still_an_event():
+    from payments.signatures import parse_event
+
+    body = b'{"id":"evt_9","type":"balance.available","data":{"object":{"available":[]}}}'
+    assert parse_event(body)["type"] == "balance.available"

@@ -50,3 +50,34 @@ def test_an_emv_field_holds_at_most_99_characters():
     assert parse_tlv(_tlv("08", "x" * 99)) == {"08": "x" * 99}
     with pytest.raises(ValueError):
         _tlv("08", "x" * 100)
+
+
+def _png(data: bytes):
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data)).convert("L")
+
+
+def test_the_code_scans_at_level_m_with_a_four_module_quiet_zone():
+    import zxingcpp
+
+    from payments.vietqr import qr_png
+
+    image = _png(qr_png(PUBLISHED))
+    [found] = zxingcpp.read_barcodes(image)
+    assert found.text == PUBLISHED and found.ec_level == "M"
+    assert image.width == image.height <= 360
+    pixels = image.load()
+    corner = next((x, y) for y in range(image.height) for x in range(image.width)
+                  if pixels[x, y] < 128)  # the finder pattern's top-left module
+    module = next(i for i in range(corner[0], image.width) if pixels[i, corner[1]] >= 128)
+    module = (module - corner[0]) // 7  # the finder's top edge is 7 modules wide
+    assert corner == (4 * module, 4 * module)
+
+
+def test_a_small_side_gives_modules_of_one_pixel_not_a_larger_image():
+    from payments.vietqr import qr_png
+
+    assert _png(qr_png(PUBLISHED, side_px=60)).width <= 60
